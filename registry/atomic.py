@@ -1,0 +1,60 @@
+"""Publish files whole or not at all: write to a temporary name in the same folder, fsync, rename.
+
+Readers (the scheduler, ingest, a SLURM job on another node) never see a half-written file, and a
+process killed mid-write leaves only a stray temporary that the next writer ignores."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, IO
+
+
+def write_atomic(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> Path:
+    """Call `write(fileobj)` on a temporary file, then rename it over `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    return write_atomic(path, lambda fh: fh.write(data))
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> Path:
+    data = json.dumps(obj, indent=2, sort_keys=True, allow_nan=True, default=str).encode()
+    return write_bytes(path, data + b"\n")
+
+
+def append_jsonl(path: str | os.PathLike, obj: Any) -> None:
+    """Append one line atomically: rewrite the file with the new line (files stay small)."""
+    path = Path(path)
+    old = path.read_bytes() if path.exists() else b""
+    if old and not old.endswith(b"\n"):  # a torn last line from a killed writer
+        old = old[: old.rfind(b"\n") + 1]
+    write_bytes(path, old + json.dumps(obj, sort_keys=True, default=str).encode() + b"\n")
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    return json.loads(Path(path).read_text())
+
+
+def read_jsonl(path: str | os.PathLike) -> list[Any]:
+    path = Path(path)
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

@@ -1,0 +1,67 @@
+"""Registries by decorator, looked up by name, with a helpful error on a miss.
+
+Models, datasets, ratio rules, scorers, methods, checks, executors and reports are all plain
+name → object maps filled at import time; this is the only global mutable state we allow."""
+from __future__ import annotations
+
+import difflib
+from typing import Any, Callable, Generic, Iterator, TypeVar
+
+from registry.errors import UserError
+
+T = TypeVar("T")
+
+
+class UnknownName(UserError, KeyError):
+    """A lookup miss; the message lists every known name (and the closest match)."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0])
+
+
+class Registry(Generic[T]):
+    """A named collection filled by the `register` decorator."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._items: dict[str, T] = {}
+        self._meta: dict[str, dict[str, Any]] = {}
+
+    def register(self, name: str | None = None, **meta: Any) -> Callable[[T], T]:
+        def decorate(obj: T) -> T:
+            key = name or getattr(obj, "name", None) or getattr(obj, "__name__")
+            if key in self._items:
+                raise ValueError(f"{self.kind} {key!r} is registered twice")
+            self._items[key] = obj
+            self._meta[key] = dict(meta)
+            return obj
+
+        return decorate
+
+    def get(self, name: str) -> T:
+        try:
+            return self._items[name]
+        except KeyError:
+            raise UnknownName(self.unknown_message(name)) from None
+
+    def unknown_message(self, name: str) -> str:
+        known = ", ".join(sorted(self._items)) or "(none registered)"
+        close = difflib.get_close_matches(str(name), list(self._items), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"unknown {self.kind} {name!r}{hint}; known: {known}"
+
+    def meta(self, name: str) -> dict[str, Any]:
+        self.get(name)
+        return self._meta[name]
+
+    def names(self) -> list[str]:
+        return list(self._items)
+
+    def items(self) -> Iterator[tuple[str, T]]:
+        return iter(self._items.items())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)

@@ -1,0 +1,20 @@
+"""Shared test setup: every test gets its own tickets home and a session-wide data cache, so
+tests never touch the user's ~/.cache or a .tickets/ in the working directory."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def data_root(tmp_path_factory) -> str:
+    return str(tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path, data_root, monkeypatch):
+    monkeypatch.setenv("TICKETS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("TICKETS_DATA", data_root)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", os.environ.get("CUDA_VISIBLE_DEVICES", ""))
+    yield
