@@ -1,0 +1,26 @@
+"""Networks of the paper and their families, looked up by name.
+
+    model = build_model("resnet32", dataset_info("cifar10"))     # width=32: the paper's 2x ResNet
+    for name, layer in prunable_layers(model): ...                # conv + linear, classifier last
+"""
+from tickets.models.base import (
+    FAMILIES,
+    MODELS,
+    build_model,
+    check_compatible,
+    compatible,
+    count_prunable,
+    model_family,
+    model_names,
+    model_options,
+    prunable_layers,
+    prunable_weights,
+    register_model,
+)
+from tickets.models import vgg, resnet, lenet  # noqa: F401,I001  (fill the registry; listing order)
+
+__all__ = [
+    "FAMILIES", "MODELS", "build_model", "check_compatible", "compatible", "count_prunable",
+    "model_family", "model_names", "model_options", "prunable_layers", "prunable_weights",
+    "register_model",
+]

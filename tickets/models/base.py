@@ -1,0 +1,94 @@
+"""The model registry and the few functions every other part uses to build and inspect networks.
+
+A model is registered as a builder `fn(info, **options) -> nn.Module`; its registry metadata says
+its family, the options it accepts (with defaults) and, for fixed-input models, which input
+shape it needs. `build_model` validates options and the dataset/model pairing before building."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from torch import nn
+
+from registry.errors import UserError
+from registry.naming import Registry
+from tickets.data.info import DatasetInfo
+
+FAMILIES = ("vgg", "resnet", "mlp", "lenet")
+
+MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
+
+PRUNABLE_TYPES = (nn.Conv2d, nn.Linear)
+
+
+def register_model(name: str, *, family: str, options: dict[str, Any] | None = None,
+                   input_shape: tuple[int, int, int] | None = None, description: str = ""):
+    """Decorator: register `fn(info, **options)` under `name`.
+
+    `options` maps each accepted option to its default; `input_shape` (C, H, W), when given, is the
+    only dataset shape the model accepts."""
+    if family not in FAMILIES:
+        raise ValueError(f"unknown model family {family!r}")
+    return MODELS.register(name, family=family, options=dict(options or {}),
+                           input_shape=input_shape, description=description)
+
+
+def model_names() -> list[str]:
+    return MODELS.names()
+
+
+def model_family(name: str) -> str:
+    """"vgg" | "resnet" | "mlp" | "lenet"."""
+    return MODELS.meta(name)["family"]
+
+
+def model_options(name: str) -> dict[str, Any]:
+    """The options `name` accepts, with their defaults."""
+    return dict(MODELS.meta(name)["options"])
+
+
+def check_compatible(name: str, info: DatasetInfo) -> None:
+    """Raise UserError when `name` cannot run on `info`'s input shape."""
+    meta = MODELS.meta(name)
+    need = meta["input_shape"]
+    if need is not None and tuple(need) != info.shape:
+        c, h, w = need
+        kind = "grayscale" if c == 1 else f"{c}-channel"
+        raise UserError(f"model {name} needs {h}x{w} {kind} input; "
+                        f"dataset {info.name} is {info.describe_shape()}")
+
+
+def compatible(name: str, info: DatasetInfo) -> bool:
+    try:
+        check_compatible(name, info)
+    except UserError:
+        return False
+    return True
+
+
+def build_model(name: str, info: DatasetInfo, **options: Any) -> nn.Module:
+    """Build model `name` for dataset `info` (channels, input size and class count come from it).
+
+    Weights are initialised from torch's global RNG: seed it first for a reproducible network."""
+    builder = MODELS.get(name)
+    accepted = model_options(name)
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        known = ", ".join(f"{k} (default {v})" for k, v in accepted.items()) or "none"
+        raise UserError(f"unknown option {unknown[0]!r} for model {name}; accepted options: {known}")
+    check_compatible(name, info)
+    return builder(info, **{**accepted, **options})
+
+
+def prunable_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """Conv and linear layers in module registration order (the classifier is last)."""
+    return [(name, m) for name, m in model.named_modules() if isinstance(m, PRUNABLE_TYPES)]
+
+
+def prunable_weights(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
+    """The prunable weights keyed as in a mask: `"<layer name>.weight"`, same order as the layers."""
+    return [(f"{name}.weight", m.weight) for name, m in prunable_layers(model)]
+
+
+def count_prunable(model: nn.Module) -> int:
+    """Number of conv + linear weights (no biases, no BN): the denominator of sparsity."""
+    return sum(m.weight.numel() for _, m in prunable_layers(model))
