@@ -1,0 +1,294 @@
+"""Layer-wise keep ratios: how many weights each prunable layer keeps at a global sparsity.
+
+A rule is registered in `RATIOS` as `fn(layers, sparsity, family) -> list[int]` (kept count per
+layer, same order as `layers`). `layers` is a list of `Layer(name, shape)` in registration order,
+classifier last; `family` is "vgg" | "resnet" | "mlp" | "lenet" (or None).
+
+API
+    RATIOS                                     Registry("ratio rule")
+    layers_of(model) -> list[Layer]            the prunable layers of a model
+    keep_counts(rule, model_or_layers, sparsity, family=None) -> {param_name: kept}
+    plan_ratios(rule, model_or_layers, sparsity, family=None) -> RatioPlan
+        RatioPlan.rows: [{layer, shape, weights, kept, keep_ratio}], .total, .kept,
+        .achieved_sparsity, .target_sparsity, .rule
+    erk_densities(layers, sparsity, kind="erk") -> list[float]   the real-valued ERK/ER solution
+
+Rules (DESIGN.md section 4):
+    smart        the seed paper's smart ratios (Appendix C and its public code): classifier keeps
+                 floor(0.3 n_C); layer l = 1..L (L counts every prunable layer, classifier included)
+                 gets r_l = (L-l+1)^2 + (L-l+1), divided by l^2 for VGG; one factor scales the
+                 non-classifier ratios so sum(ratio_l n_l) = floor(N(1-p)) - floor(0.3 n_C);
+                 a layer with ratio >= 1 becomes dense and pushes floor((ratio-1) n_l) into the
+                 following layers' free room floor((1-ratio) n_l), in order; kept = floor(ratio n_l).
+    ascend       same with r_l = l^2 + l              (paper ablation; VGG still divides by l^2,
+    linear       same with r_l = L-l+1                 as the public code does for every
+    cubic        same with r_l = (L-l+1)^3             smart-ratio variant)
+    smart_uniform  the paper's "uniform" ablation: classifier 0.3, every other layer the same ratio
+    uniform      every layer, classifier included, keeps floor((1-p) n_l)
+    erk, er      Random Pruning paper: density ∝ sum(dims)/prod(dims) (ERK, kernel dims included)
+                 or (n_in+n_out)/(n_in n_out) (ER), one epsilon solving sum d_l n_l = (1-p) N,
+                 layers with eps raw_l > 1 made dense and epsilon re-solved until none exceed 1
+    uniform_plus first layer dense, classifier at least 0.2, the rest one uniform ratio so the
+                 global density holds
+
+Sparsity 0 means dense for every rule. A rule that cannot reach the target raises UserError naming
+the layer and why."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from registry.errors import UserError
+from registry.naming import Registry
+
+RATIOS: Registry[Callable[..., list[int]]] = Registry("ratio rule")
+
+CLASSIFIER_KEEP = 0.3  # smart ratios: fixed keep ratio of the last (classifier) layer
+UNIFORM_PLUS_CLASSIFIER = 0.2  # uniform+: minimum density of the classifier
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str  # parameter name, e.g. "features.0.weight"
+    shape: tuple[int, ...]
+
+    @property
+    def weights(self) -> int:
+        return math.prod(self.shape)
+
+
+@dataclass(frozen=True)
+class RatioPlan:
+    rule: str
+    target_sparsity: float
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(r["weights"] for r in self.rows)
+
+    @property
+    def kept(self) -> int:
+        return sum(r["kept"] for r in self.rows)
+
+    @property
+    def achieved_sparsity(self) -> float:
+        return 1.0 - self.kept / self.total if self.total else 0.0
+
+    def counts(self) -> dict[str, int]:
+        return {r["layer"]: r["kept"] for r in self.rows}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "target_sparsity": self.target_sparsity, "layers": self.rows,
+                "total": self.total, "kept": self.kept, "achieved_sparsity": self.achieved_sparsity}
+
+
+def check_sparsity(sparsity: float) -> float:
+    try:
+        p = float(sparsity)
+    except (TypeError, ValueError):
+        raise UserError(f"sparsity must be a number in [0, 1), got {sparsity!r}") from None
+    if not 0.0 <= p < 1.0 or math.isnan(p):
+        raise UserError(f"sparsity must be in [0, 1) (fraction of prunable weights pruned), got {sparsity}")
+    return p
+
+
+def layers_of(model_or_layers: Any) -> list[Layer]:
+    """Accept a model (its prunable weights), a list of Layer, or a list of (name, shape)."""
+    if hasattr(model_or_layers, "named_modules"):
+        from tickets.pruning.masks import prunable_weights
+
+        return [Layer(n, tuple(w.shape)) for n, w in prunable_weights(model_or_layers)]
+    out = []
+    for item in model_or_layers:
+        out.append(item if isinstance(item, Layer) else Layer(str(item[0]), tuple(item[1])))
+    return out
+
+
+def _infer_family(model_or_layers: Any) -> str | None:
+    fam = getattr(model_or_layers, "family", None)
+    if isinstance(fam, str):
+        return fam
+    cls = type(model_or_layers).__name__.lower()
+    for name in ("vgg", "resnet", "lenet", "mlp"):
+        if cls.startswith(name):
+            return name
+    return None
+
+
+def plan_ratios(rule: str, model_or_layers: Any, sparsity: float, family: str | None = None) -> RatioPlan:
+    """Per-layer kept counts of `rule` at `sparsity`; `family` decides VGG's extra 1/l^2.
+
+    With a model and no family, the family is read from a `family` attribute or the class name."""
+    p = check_sparsity(sparsity)
+    fn = RATIOS.get(rule)
+    layers = layers_of(model_or_layers)
+    if not layers:
+        raise UserError("the model has no prunable (conv or linear) layers")
+    if family is None:
+        family = _infer_family(model_or_layers)
+    kept = [L.weights for L in layers] if p == 0.0 else list(fn(layers, p, family))
+    rows = []
+    for L, k in zip(layers, kept):
+        k = int(k)
+        assert 0 <= k <= L.weights, (rule, L.name, k, L.weights)
+        rows.append({"layer": L.name, "shape": list(L.shape), "weights": L.weights, "kept": k,
+                     "keep_ratio": k / L.weights if L.weights else 1.0})
+    return RatioPlan(rule=rule, target_sparsity=p, rows=rows)
+
+
+def keep_counts(rule: str, model_or_layers: Any, sparsity: float, family: str | None = None) -> dict[str, int]:
+    """{param_name: kept count} of `rule` at `sparsity`."""
+    return plan_ratios(rule, model_or_layers, sparsity, family).counts()
+
+
+# ---------------------------------------------------------------- smart ratios and ablations
+
+def _smart_family(layers: Sequence[Layer], p: float, family: str | None,
+                  raw: Callable[[int, int], float]) -> list[int]:
+    """The smart-ratio recipe with raw score raw(l, L); see the module docstring."""
+    L = len(layers)
+    sizes = [x.weights for x in layers]
+    total = sum(sizes)
+    classifier = layers[-1]
+    cls_keep = math.floor(CLASSIFIER_KEEP * classifier.weights)
+    goal = math.floor(total * (1 - p)) - cls_keep
+    body = list(range(L - 1))  # indices of the non-classifier layers
+    if goal < 0:
+        raise UserError(
+            f"sparsity {p} keeps {math.floor(total * (1 - p))} weights but the classifier "
+            f"{classifier.name} alone keeps {cls_keep} (fixed keep ratio {CLASSIFIER_KEEP}); "
+            f"use a lower sparsity or another rule")
+    if not body:
+        return [cls_keep]
+    scores = []
+    for i in body:
+        l = i + 1
+        r = float(raw(l, L))
+        if family == "vgg":
+            r /= l * l
+        scores.append(r)
+    denom = sum(r * sizes[i] for i, r in zip(body, scores))
+    scale = goal / denom
+    ratios = [r * scale for r in scores]
+    # Layers at ratio >= 1 become dense; their excess fills the following layers' free room.
+    extra = 0
+    for i in body:
+        if ratios[i] >= 1:
+            extra += math.floor((ratios[i] - 1) * sizes[i])
+            ratios[i] = 1.0
+        elif extra > 0:
+            room = math.floor((1 - ratios[i]) * sizes[i])
+            if room >= extra:
+                ratios[i] += extra / sizes[i]
+                extra = 0
+            else:
+                extra -= room
+                ratios[i] = 1.0
+    if extra > 0:
+        raise UserError(
+            f"sparsity {p} is too low for smart ratios: every layer but the classifier "
+            f"{classifier.name} is dense and {extra} weights are left over, because the classifier "
+            f"keeps a fixed {CLASSIFIER_KEEP}")
+    kept = [min(sizes[i], math.floor(ratios[i] * sizes[i])) for i in body]
+    return kept + [cls_keep]
+
+
+@RATIOS.register("smart", description="seed paper: classifier 0.3, (L-l+1)^2+(L-l+1), /l^2 for VGG")
+def smart(layers, p, family):
+    return _smart_family(layers, p, family, lambda l, L: (L - l + 1) ** 2 + (L - l + 1))
+
+
+@RATIOS.register("ascend", description="smart-ratio ablation: ascending l^2+l")
+def ascend(layers, p, family):
+    return _smart_family(layers, p, family, lambda l, L: l * l + l)
+
+
+@RATIOS.register("linear", description="smart-ratio ablation: linear decay L-l+1")
+def linear(layers, p, family):
+    return _smart_family(layers, p, family, lambda l, L: L - l + 1)
+
+
+@RATIOS.register("cubic", description="smart-ratio ablation: cubic decay (L-l+1)^3")
+def cubic(layers, p, family):
+    return _smart_family(layers, p, family, lambda l, L: (L - l + 1) ** 3)
+
+
+@RATIOS.register("smart_uniform", description="smart-ratio ablation: classifier 0.3, the rest uniform")
+def smart_uniform(layers, p, family):
+    return _smart_family(layers, p, None, lambda l, L: 1.0)
+
+
+# ---------------------------------------------------------------- uniform, ERK, ER, uniform+
+
+@RATIOS.register("uniform", description="every layer keeps the same fraction 1-p")
+def uniform(layers, p, family):
+    return [math.floor((1 - p) * x.weights) for x in layers]
+
+
+def _erk_raw(layer: Layer, kind: str) -> float:
+    shape = layer.shape
+    if kind == "er":
+        n_out, n_in = shape[0], (shape[1] if len(shape) > 1 else 1)
+        return (n_in + n_out) / (n_in * n_out)
+    return sum(shape) / math.prod(shape)
+
+
+def erk_densities(layers: Sequence[Layer], sparsity: float, kind: str = "erk") -> list[float]:
+    """Real-valued densities d_l = min(1, eps raw_l) with sum d_l n_l = (1-p) N."""
+    p = check_sparsity(sparsity)
+    sizes = [x.weights for x in layers]
+    budget = (1 - p) * sum(sizes)
+    raw = [_erk_raw(x, kind) for x in layers]
+    dense: set[int] = set()
+    while True:
+        rest = [i for i in range(len(layers)) if i not in dense]
+        free = budget - sum(sizes[i] for i in dense)
+        denom = sum(raw[i] * sizes[i] for i in rest)
+        if not rest or denom <= 0:
+            break
+        eps = free / denom
+        over = {i for i in rest if eps * raw[i] > 1}
+        if not over:
+            break
+        dense |= over
+    return [1.0 if i in dense else eps * raw[i] for i in range(len(layers))]
+
+
+@RATIOS.register("erk", description="Erdos-Renyi-Kernel: density ∝ sum(dims)/prod(dims)")
+def erk(layers, p, family):
+    return [math.floor(d * x.weights + 1e-9) for d, x in zip(erk_densities(layers, p, "erk"), layers)]
+
+
+@RATIOS.register("er", description="Erdos-Renyi: density ∝ (n_in+n_out)/(n_in n_out)")
+def er(layers, p, family):
+    return [math.floor(d * x.weights + 1e-9) for d, x in zip(erk_densities(layers, p, "er"), layers)]
+
+
+@RATIOS.register("uniform_plus", description="first layer dense, classifier >= 0.2, the rest uniform")
+def uniform_plus(layers, p, family):
+    sizes = [x.weights for x in layers]
+    total = sum(sizes)
+    budget = (1 - p) * total
+    first, last = layers[0], layers[-1]
+    if len(layers) < 3:
+        raise UserError(f"uniform_plus needs at least 3 prunable layers (first dense, classifier, "
+                        f"the rest); this model has {len(layers)}")
+    if sizes[0] > budget:
+        raise UserError(f"uniform_plus keeps the first layer {first.name} dense ({sizes[0]} weights), "
+                        f"more than the {math.floor(budget)} weights sparsity {p} allows")
+    middle = total - sizes[0] - sizes[-1]
+    d = (budget - sizes[0]) / (total - sizes[0])  # everything after the first layer uniform
+    cls_density = d
+    if d < UNIFORM_PLUS_CLASSIFIER:
+        cls_density = UNIFORM_PLUS_CLASSIFIER
+        d = (budget - sizes[0] - cls_density * sizes[-1]) / middle
+        if d < 0:
+            raise UserError(
+                f"uniform_plus cannot reach sparsity {p}: the dense first layer {first.name} and "
+                f"the classifier {last.name} at density {UNIFORM_PLUS_CLASSIFIER} already exceed the budget")
+    out = [sizes[0]]
+    out += [math.floor(d * n + 1e-9) for n in sizes[1:-1]]
+    out.append(math.floor(cls_density * sizes[-1] + 1e-9))
+    return out
