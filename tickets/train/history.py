@@ -1,0 +1,89 @@
+"""What a training phase reports: one record per epoch, plus the final and best test accuracy.
+
+Accuracies are percentages (0-100); losses are mean cross-entropy per sample. `seconds` is the wall
+time of one epoch (training pass + test evaluation), so it is the only field that differs between
+two runs of the same seed."""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping, Sequence
+
+METRIC_FIELDS = ("train_loss", "train_acc", "test_loss", "test_acc", "lr")
+
+
+class Diverged(RuntimeError):
+    """The training loss became NaN or infinite; the registry records this as the run's failure."""
+
+    def __init__(self, phase: str, epoch: int, step: int | None):
+        self.phase, self.epoch, self.step = phase, epoch, step
+        where = f"epoch {epoch}" + (f", step {step}" if step is not None else "")
+        super().__init__(f"training diverged (non-finite loss) in phase {phase!r} at {where}")
+
+    def __reduce__(self):  # keep it picklable across worker processes
+        return (Diverged, (self.phase, self.epoch, self.step))
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """One line of `metrics.jsonl`."""
+
+    phase: str
+    epoch: int  # 1-based: the number of finished epochs
+    train_loss: float
+    train_acc: float
+    test_loss: float
+    test_acc: float
+    lr: float  # the learning rate used during this epoch
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "EpochRecord":
+        return cls(phase=str(d["phase"]), epoch=int(d["epoch"]),
+                   **{k: float(d[k]) for k in (*METRIC_FIELDS, "seconds")})
+
+    def metrics(self) -> tuple[float, ...]:
+        """Everything except wall time: what must be identical across a resume on CPU."""
+        return (self.epoch, *(getattr(self, k) for k in METRIC_FIELDS))
+
+
+@dataclass(frozen=True)
+class History:
+    """The outcome of one `train()` call (one phase)."""
+
+    phase: str
+    records: tuple[EpochRecord, ...]
+    final_test_acc: float
+    best_test_acc: float
+    final_train_loss: float
+    final_test_loss: float
+    final_train_acc: float
+    resumed_from: int = 0  # epoch of the checkpoint this call resumed from (0 = fresh start)
+    seconds: float = field(default=0.0)  # total of the records' wall times
+
+    @classmethod
+    def from_records(cls, phase: str, records: Sequence[EpochRecord], resumed_from: int = 0) -> "History":
+        last = records[-1]
+        return cls(phase=phase, records=tuple(records), final_test_acc=last.test_acc,
+                   best_test_acc=max(r.test_acc for r in records), final_train_loss=last.train_loss,
+                   final_test_loss=last.test_loss, final_train_acc=last.train_acc,
+                   resumed_from=resumed_from, seconds=sum(r.seconds for r in records))
+
+    @classmethod
+    def untrained(cls, phase: str, test_loss: float, test_acc: float) -> "History":
+        """A zero-epoch phase: the test metrics of the weights as given; train metrics are NaN."""
+        return cls(phase=phase, records=(), final_test_acc=test_acc, best_test_acc=test_acc,
+                   final_train_loss=math.nan, final_test_loss=test_loss, final_train_acc=math.nan)
+
+    @property
+    def epochs(self) -> int:
+        return self.records[-1].epoch if self.records else 0
+
+    def result(self) -> dict[str, Any]:
+        """The training part of `result.json` (see registry/domain.py)."""
+        return {"test_acc": self.final_test_acc, "best_test_acc": self.best_test_acc,
+                "train_loss": self.final_train_loss, "test_loss": self.final_test_loss,
+                "train_acc": self.final_train_acc, "seconds": self.seconds}

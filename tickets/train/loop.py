@@ -1,0 +1,300 @@
+"""The masked SGD training loop: one call trains one phase, checkpointing every epoch and
+resuming from the newest good checkpoint of that phase.
+
+Determinism: the caller builds (and therefore initialises) the model, so callers seed torch
+(`torch.manual_seed`) before building it. `train()` draws the data order and the augmentation from
+its own generator seeded with `seed`, and restores the global torch RNG state on resume. On CPU,
+the same seed gives bitwise identical metrics and weights, with or without an interruption.
+
+Speed (issue 7): data on the device (see batches.py), channels_last, bf16 autocast on CUDA by
+default, optional torch.compile, no host synchronisation inside an epoch: loss and accuracy are
+summed as device tensors and read once per epoch, and progress callbacks get step counts only.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import math
+import time
+import warnings
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from registry.atomic import append_jsonl, write_bytes
+from registry.errors import UserError
+
+from . import checkpoint as ckpt
+from .batches import eval_batches, make_loader
+from .history import Diverged, EpochRecord, History
+from .masking import MaskEnforcer, check_mask, masks_equal
+from .progress import Progress, StepCallback
+
+EpochCallback = Callable[[EpochRecord], None]
+
+
+def resolve_device(device: Any = None) -> torch.device:
+    """None means the GPU when there is one, else the CPU."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def autocast_factory(device: torch.device, precision: str) -> Callable[[], contextlib.AbstractContextManager]:
+    """"fp32": no autocast (the paper exactly); "auto": bf16 autocast on CUDA only; "bf16": bf16
+    autocast on any device (CPU autocast on the CPU)."""
+    if precision == "fp32" or (precision == "auto" and device.type != "cuda"):
+        return contextlib.nullcontext
+    return functools.partial(torch.autocast, device_type=device.type, dtype=torch.bfloat16)
+
+
+@contextlib.contextmanager
+def backend_settings(device: torch.device):
+    """Deterministic algorithms on the CPU (where they cost nothing), cuDNN autotuning on CUDA;
+    the previous global settings come back afterwards."""
+    if device.type == "cpu":
+        prev, prev_warn = torch.are_deterministic_algorithms_enabled(), \
+            torch.is_deterministic_algorithms_warn_only_enabled()
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        try:
+            yield
+        finally:
+            torch.use_deterministic_algorithms(prev, warn_only=prev_warn)
+    elif device.type == "cuda":
+        prev = torch.backends.cudnn.benchmark
+        torch.backends.cudnn.benchmark = True
+        try:
+            yield
+        finally:
+            torch.backends.cudnn.benchmark = prev
+    else:
+        yield
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, data: Any, device: Any = None, *, batch_size: int = 1000,
+             precision: str = "fp32", channels_last: bool = False,
+             forward: Callable[[torch.Tensor], torch.Tensor] | None = None) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy in percent) on the true test set, in eval mode (BN running
+    statistics). The model's train/eval mode is restored afterwards. One host sync at the end."""
+    device = resolve_device(device)
+    forward = forward or model
+    autocast = autocast_factory(device, precision)
+    was_training = model.training
+    model.eval()
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), dtype=torch.long, device=device)
+    try:
+        for xb, yb in eval_batches(data, batch_size, device, channels_last):
+            with autocast():
+                out = forward(xb)
+            loss_sum += F.cross_entropy(out.float(), yb, reduction="sum")
+            correct += (out.argmax(1) == yb).sum()
+    finally:
+        model.train(was_training)
+    n = max(len(data.y_test), 1)
+    loss, hits = torch.stack([loss_sum.double(), correct.double()]).tolist()
+    return loss / n, 100.0 * hits / n
+
+
+def train(model: nn.Module, data: Any, config, *, mask: Mapping[str, torch.Tensor] | None = None,
+          rundir: str | Path | None = None, phase: str = "train", device: Any = None, seed: int = 0,
+          train_view: Any = None, on_epoch: EpochCallback | None = None,
+          on_step: StepCallback | None = None, init_state: Mapping[str, torch.Tensor] | None = None,
+          snapshot_epochs: Sequence[int] = (), keep_checkpoints: int = 2) -> History:
+    """Train `model` in place for `config.epochs` epochs with SGD + MultiStepLR and return its History.
+
+    - `data`: anything with `info` (mean, std, crop_padding), uint8 `x_train/x_test [N,C,H,W]`,
+      int64 `y_train/y_test`. `train_view` (an object with x_train/y_train, or an (x, y) pair)
+      replaces the training tensors; the test set is always `data`'s.
+    - `mask`: {parameter name: bool tensor}; masked weights are zero at the start and stay exactly
+      zero. A resumed phase uses the mask stored in its checkpoint.
+    - `rundir`: checkpoints go to `rundir/<phase>/ckpt-NNNN.pt` (newest `keep_checkpoints` kept),
+      the starting weights to `weights-0000.pt`, weights after each epoch in `snapshot_epochs` to
+      `weights-NNNN.pt`, metrics to `rundir/metrics.jsonl`, a heartbeat to `rundir/progress.json`.
+      An existing checkpoint of the phase is resumed; a finished phase returns at once (with the
+      final weights loaded into `model`).
+    - `init_state`: a state dict loaded into the model before a fresh start (ignored on resume).
+    - `on_epoch(record)` runs after each epoch's checkpoint is written; `on_step(epoch, step,
+      steps)` is throttled (~10/s) and gets counts only (no device sync).
+    Raises `Diverged` if the training loss becomes NaN/inf (checked once per epoch).
+    """
+    config = config.validate()
+    device = resolve_device(device)
+    with backend_settings(device):
+        return _Phase(model, data, config, mask=mask, rundir=rundir, phase=phase, device=device,
+                      seed=seed, train_view=train_view, on_epoch=on_epoch, on_step=on_step,
+                      init_state=init_state, snapshot_epochs=snapshot_epochs,
+                      keep_checkpoints=keep_checkpoints).run()
+
+
+class _Phase:
+    """The state of one `train()` call; methods in the order they run."""
+
+    def __init__(self, model, data, config, *, mask, rundir, phase, device, seed, train_view,
+                 on_epoch, on_step, init_state, snapshot_epochs, keep_checkpoints):
+        self.model, self.data, self.config, self.device = model, data, config, device
+        self.rundir = Path(rundir) if rundir is not None else None
+        self.phase, self.on_epoch = phase, on_epoch
+        self.snapshot_epochs = {int(e) for e in snapshot_epochs}
+        self.keep = max(int(keep_checkpoints), 1)
+        self.channels_last = config.channels_last
+        self.autocast = autocast_factory(device, config.precision)
+
+        model.to(device)
+        if self.channels_last:
+            model.to(memory_format=torch.channels_last)
+        if init_state is not None:
+            model.load_state_dict(init_state)
+        self.mask = check_mask(model, mask)
+        self.loader = make_loader(data, config.batch_size, device=device, augment=config.augment,
+                                  train_view=train_view, channels_last=self.channels_last)
+        self.optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
+                                         weight_decay=config.weight_decay, nesterov=config.nesterov)
+        self.scheduler = torch.optim.lr_scheduler.MultiStepLR(
+            self.optimizer, milestones=list(config.milestones), gamma=config.gamma)
+        self.generator = torch.Generator(device=device).manual_seed(int(seed))
+        self.records: list[EpochRecord] = []
+        self.start_epoch = 0
+        self.progress = Progress(self.rundir, phase, config.epochs, on_step)
+
+    # -- start or resume -------------------------------------------------------------------
+    def run(self) -> History:
+        state = ckpt.load_latest(self.rundir, self.phase) if self.rundir is not None else None
+        if state is not None:
+            self._restore(state)
+        self.enforcer = MaskEnforcer(self.model, self.mask)
+        if state is None:
+            self.enforcer.apply()
+            if self.rundir is not None:
+                ckpt.save_weights(ckpt.weights_path(self.rundir, self.phase, 0), self.model)
+        else:
+            self.enforcer.mask_optimizer_state(self.optimizer)
+        if self.rundir is not None:
+            self._sync_metrics()
+        self.forward = torch.compile(self.model) if self.config.compile else self.model
+
+        if self.config.epochs == 0:
+            loss, acc = self._evaluate()
+            return History.untrained(self.phase, loss, acc)
+        for epoch in range(self.start_epoch + 1, self.config.epochs + 1):
+            self._epoch(epoch)
+        return History.from_records(self.phase, self.records, resumed_from=self.start_epoch)
+
+    def _restore(self, state: Mapping[str, Any]) -> None:
+        epoch = int(state["epoch"])
+        if epoch > self.config.epochs:
+            raise UserError(f"{ckpt.checkpoint_path(self.rundir, self.phase, epoch)} is past the "
+                            f"configured {self.config.epochs} epochs; use a fresh run directory")
+        saved_mask = state.get("mask")
+        if self.mask is not None and not masks_equal(saved_mask, self.mask):
+            warnings.warn(f"phase {self.phase!r} in {self.rundir} resumes with the mask stored in its "
+                          f"checkpoint, which differs from the mask passed in", RuntimeWarning, stacklevel=4)
+        self.mask = saved_mask
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        ckpt.restore_scheduler(self.scheduler, state["scheduler"])
+        self.generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        if self.device.type == "cuda" and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
+        self.records = [EpochRecord.from_dict(r) for r in state["records"]]
+        self.start_epoch = epoch
+
+    def _sync_metrics(self) -> None:
+        """Make metrics.jsonl hold exactly this phase's records so far (drops lines of epochs past
+        the checkpoint we resumed from, restores lines lost between checkpoint and append)."""
+        path = self.rundir / "metrics.jsonl"
+        lines = path.read_text().splitlines() if path.exists() else []
+        kept = []
+        for line in lines:
+            try:
+                if json.loads(line).get("phase") == self.phase:
+                    continue
+            except ValueError:  # a torn line from a killed writer
+                continue
+            kept.append(line)
+        kept += [json.dumps(r.to_dict(), sort_keys=True) for r in self.records]
+        if kept != lines:
+            write_bytes(path, "".join(f"{line}\n" for line in kept).encode())
+
+    # -- one epoch -------------------------------------------------------------------------
+    def _epoch(self, epoch: int) -> None:
+        started = time.perf_counter()
+        lr = float(self.optimizer.param_groups[0]["lr"])
+        train_loss, train_acc = self._train_pass(epoch)
+        test_loss, test_acc = self._evaluate()
+        self.scheduler.step()
+        record = EpochRecord(self.phase, epoch, train_loss, train_acc, test_loss, test_acc, lr,
+                             time.perf_counter() - started)
+        self.records.append(record)
+        if self.rundir is not None:
+            self._publish(record)
+        if self.on_epoch is not None:
+            self.on_epoch(record)
+
+    def _train_pass(self, epoch: int) -> tuple[float, float]:
+        model, opt, enforcer = self.model, self.optimizer, self.enforcer
+        model.train()
+        loss_sum = torch.zeros((), device=self.device)
+        correct = torch.zeros((), dtype=torch.long, device=self.device)
+        first_bad = torch.full((), -1, dtype=torch.long, device=self.device)
+        steps = len(self.loader)
+        self.progress.write(epoch - 1, 0, steps)
+        for step, (xb, yb) in enumerate(self.loader.batches(self.generator), 1):
+            with self.autocast():
+                out = self.forward(xb)
+                loss = F.cross_entropy(out, yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            enforcer.mask_grads()
+            opt.step()
+            enforcer.apply()
+            batch_loss = loss.detach().float()
+            loss_sum += batch_loss * yb.shape[0]
+            correct += (out.detach().argmax(1) == yb).sum()
+            first_bad = torch.where((first_bad < 0) & ~torch.isfinite(batch_loss), step, first_bad)
+            self.progress.step(epoch, step, steps)
+        total, hits, bad = torch.stack([loss_sum.double(), correct.double(), first_bad.double()]).tolist()
+        if bad >= 0 or not math.isfinite(total):
+            raise Diverged(self.phase, epoch, int(bad) if bad >= 0 else None)
+        n = self.loader.num_samples
+        return total / n, 100.0 * hits / n
+
+    def _evaluate(self) -> tuple[float, float]:
+        return evaluate(self.model, self.data, self.device, batch_size=self.config.eval_batch_size,
+                        precision=self.config.precision, channels_last=self.channels_last,
+                        forward=self.forward)
+
+    def _publish(self, record: EpochRecord) -> None:
+        """metrics line, then checkpoint (a crash between the two is repaired on resume), then
+        the weight snapshot and rotation."""
+        epoch = record.epoch
+        append_jsonl(self.rundir / "metrics.jsonl", record.to_dict())
+        ckpt.save(ckpt.checkpoint_path(self.rundir, self.phase, epoch), self._state(epoch))
+        if epoch in self.snapshot_epochs:
+            ckpt.save_weights(ckpt.weights_path(self.rundir, self.phase, epoch), self.model)
+        ckpt.rotate(self.rundir, self.phase, self.keep)
+        self.progress.write(epoch, len(self.loader), len(self.loader))
+
+    def _state(self, epoch: int) -> dict[str, Any]:
+        config = asdict(self.config)
+        config["milestones"] = list(config["milestones"])
+        return {
+            "format": 1, "phase": self.phase, "epoch": epoch,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": ckpt.scheduler_state(self.scheduler),
+            "generator": self.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
+            "mask": self.mask,
+            "records": [r.to_dict() for r in self.records],
+            "best_test_acc": max(r.test_acc for r in self.records),
+            "config": config,
+        }
