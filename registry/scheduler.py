@@ -1,0 +1,195 @@
+"""Run what a study is missing: plan, write stage.json files, dispatch in dependency order,
+ingest each finished run at once, and summarise failures.
+
+Safe to kill at any moment: finished stages live in their run directories (ingested on the next
+plan), running ones keep their lease while their worker lives, stale leases are reclaimed, and a
+restarted stage resumes from its own checkpoints (the domain's job)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from registry.atomic import write_json
+from registry.errors import UserError
+from registry.executors import EXECUTORS, Job
+from registry.grid import Study, describe_cell
+from registry.plan import Plan, load_executors, make_plan
+from registry.store import Store
+
+@dataclass
+class Outcome:
+    total: int
+    done: int = 0
+    failures: list[tuple[str, str, str]] = field(default_factory=list)  # key, cell, reason
+    blocked: list[tuple[str, str, str]] = field(default_factory=list)
+    submitted: int = 0
+    ran: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if (self.failures or self.blocked or self.problems) else 0
+
+
+def write_stage(store: Store, stage_key: str, plan: Plan) -> Path:
+    stage = plan.stages[stage_key]
+    rundir = store.rundir(stage_key)
+    rundir.mkdir(parents=True, exist_ok=True)
+    write_json(rundir / "stage.json", {
+        "key": stage_key, "kind": stage.kind, "identity": dict(stage.identity), "spec": dict(stage.spec),
+        "columns": dict(stage.columns), "deps": dict(stage.deps),
+        "dep_dirs": {role: str(store.rundir(k)) for role, k in stage.deps.items()},
+        "domain": plan.domain_path,
+    })
+    return rundir
+
+
+def clear_failure(rundir: Path) -> None:
+    """--retry-failed: keep the old files for inspection, out of the way of the next attempt."""
+    for name in ("error.json", "result.json"):
+        path = rundir / name
+        if path.exists():
+            os.replace(path, rundir / f"{name}.prev")
+
+
+def _cell_text(plan: Plan, key: str) -> str:
+    cell = plan.first_cell(key)
+    return describe_cell(cell) if cell else ""
+
+
+def run_study(study: Study, home: str | os.PathLike, *, workers: int = 1, gpus: Sequence[str] | None = None,
+              retry_failed: bool = False, executor: str = "local", console: Any = None) -> Outcome:
+    from rich.console import Console
+
+    from registry.ingest import ingest
+
+    console = console or Console(stderr=True)
+    store = Store(home)
+    load_executors()
+    factory = EXECUTORS.get(executor)
+    plan = make_plan(study, store)
+    for problem in plan.problems:
+        console.print(f"[yellow]not ingested:[/] {problem}")
+    if retry_failed:
+        for key, status in plan.status.items():
+            if status == "failed":
+                clear_failure(store.rundir(key))
+                plan.status[key] = "missing"
+    total = len(plan.stages)
+    outcome = Outcome(total=total)
+
+    # Stages downstream of a failure cannot run; everything else missing or running is work.
+    bad = {k for k, s in plan.status.items() if s == "failed"}
+    todo: list[str] = []
+    for key, stage in plan.stages.items():  # dependency order
+        if plan.status[key] in ("missing", "running"):
+            if any(d in bad for d in stage.deps.values()):
+                bad.add(key)
+                outcome.blocked.append((key, _cell_text(plan, key), "blocked: a dependency failed"))
+            else:
+                todo.append(key)
+    for key, status in plan.status.items():
+        if status == "failed":
+            outcome.failures.append((key, _cell_text(plan, key), plan.reasons.get(key, "failed")))
+    outcome.done = plan.counts()["done"]
+    if not todo:
+        console.print(f"nothing to run: {outcome.done}/{total} stages done")
+        _summarise(console, outcome)
+        return outcome
+
+    jobs = []
+    todo_set = set(todo)
+    for key in todo:
+        rundir = write_stage(store, key, plan) if plan.status[key] == "missing" else store.rundir(key)
+        after = tuple(d for d in plan.stages[key].deps.values() if d in todo_set)
+        jobs.append(Job(key=key, rundir=rundir, after=after))
+
+    options: dict[str, Any] = {"workers": workers}
+    if gpus:
+        options["gpus"] = list(gpus)
+    runner = factory(**options)
+    with _Progress(console, total, outcome.done) as progress:
+        def on_event(event: str, job: Job, info: Mapping[str, Any]) -> None:
+            if event == "start":
+                progress.start(job.key, plan.stages[job.key].kind, _cell_text(plan, job.key))
+            elif event == "progress":
+                progress.update(job.key, info)
+            elif event == "waiting":
+                progress.start(job.key, plan.stages[job.key].kind, "(running elsewhere)")
+            elif event == "submitted":
+                outcome.submitted += 1
+            elif event in ("done", "failed"):
+                progress.finish(job.key, event == "done")
+                if not info.get("blocked"):
+                    _, problems = ingest(store, [job.rundir])
+                    outcome.problems.extend(problems)
+                if event == "done":
+                    outcome.done += 1
+                    outcome.ran += 1
+                elif info.get("blocked"):
+                    outcome.blocked.append((job.key, _cell_text(plan, job.key), str(info.get("reason"))))
+                else:
+                    outcome.failures.append((job.key, _cell_text(plan, job.key), str(info.get("reason"))))
+
+        runner.launch(jobs, on_event)
+    if runner.detached:
+        console.print(f"submitted {outcome.submitted} stages with executor {executor!r}; "
+                      f"follow them with `tickets study status`")
+    _summarise(console, outcome)
+    return outcome
+
+
+def _summarise(console: Any, outcome: Outcome) -> None:
+    failed = len(outcome.failures)
+    console.print(f"{outcome.done}/{outcome.total} stages done, {outcome.ran} ran now, "
+                  f"{failed} failed, {len(outcome.blocked)} blocked")
+    for key, cell, reason in outcome.failures:
+        console.print(f"  [red]failed[/] {key} {cell}: {reason}")
+    for key, cell, reason in outcome.blocked:
+        console.print(f"  [yellow]blocked[/] {key} {cell}: {reason}")
+    for problem in outcome.problems:
+        console.print(f"  [red]not ingested[/] {problem}")
+
+
+class _Progress:
+    """A sweep-level bar (stages done / total) plus one line per running stage."""
+
+    def __init__(self, console: Any, total: int, done: int):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=console, transient=False)
+        self.sweep = self.progress.add_task("stages", total=total, completed=done)
+        self.lines: dict[str, Any] = {}
+        self.labels: dict[str, str] = {}
+
+    def __enter__(self) -> "_Progress":
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.stop()
+
+    def start(self, key: str, kind: str, cell: str) -> None:
+        if key in self.lines:
+            return
+        self.labels[key] = f"  {key[:10]} {kind} {cell}"
+        self.lines[key] = self.progress.add_task(self.labels[key], total=None)
+
+    def update(self, key: str, info: Mapping[str, Any]) -> None:
+        if key not in self.lines:
+            return
+        epochs, epoch = info.get("epochs"), info.get("epoch")
+        text = f"{self.labels[key]} [{info.get('phase', '')} epoch {epoch}/{epochs}]"
+        self.progress.update(self.lines[key], description=text,
+                             total=epochs if isinstance(epochs, int) and epochs > 0 else None,
+                             completed=epoch if isinstance(epoch, int) else 0)
+
+    def finish(self, key: str, ok: bool) -> None:
+        task = self.lines.pop(key, None)
+        if task is not None:
+            self.progress.remove_task(task)
+        if ok:
+            self.progress.advance(self.sweep)

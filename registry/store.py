@@ -1,0 +1,319 @@
+"""The results store: an index over run directories, kept in one DuckDB file.
+
+Tables are declared with SQLModel (natural string keys, 64-bit Double columns, no sequences); bulk
+writes go through DuckDB's own connection (register a pandas frame, INSERT ... SELECT), which is
+two orders of magnitude faster than the ORM. DuckDB allows one read-write process per file and
+refuses even read-only opens while it is held, so (DESIGN.md §3):
+
+- writers hold `<home>/store.lock` (fcntl) around open -> write -> close, and keep that short;
+- readers open read-only and retry briefly on "Could not set lock";
+- the run directories under `<home>/runs/` stay the source of truth; the store can be rebuilt.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional, Sequence
+
+from sqlalchemy import BigInteger, Column, Double, Text
+from sqlmodel import Field, SQLModel
+
+from registry.errors import UserError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+STORE_FILE = "store.duckdb"
+LOCK_FILE = "store.lock"
+RUNS_DIR = "runs"
+LOCK_RETRY_SECONDS = float(os.environ.get("TICKETS_STORE_RETRY", "60"))
+
+
+def _double(**kw: Any) -> Any:
+    return Field(default=None, sa_column=Column(Double, **kw))
+
+
+def _text() -> Any:
+    return Field(default=None, sa_column=Column(Text))
+
+
+class Run(SQLModel, table=True):
+    """One stage that ran here (or a result imported from elsewhere)."""
+
+    __tablename__ = "runs"
+    key: str = Field(primary_key=True)
+    kind: str
+    status: str  # done | failed | imported
+    source: str = "local"  # local | imported
+    dataset: Optional[str] = None
+    model: Optional[str] = None
+    method: Optional[str] = None
+    check: Optional[str] = None
+    sparsity: Optional[float] = _double()
+    seed: Optional[int] = None
+    spec: Optional[str] = _text()  # full resolved spec, JSON
+    deps: Optional[str] = _text()  # {role: key}, JSON
+    rundir: Optional[str] = None
+    host: Optional[str] = None
+    started: Optional[datetime] = None
+    finished: Optional[datetime] = None
+    code_version: Optional[str] = None
+    error: Optional[str] = _text()
+    traceback: Optional[str] = _text()
+
+
+class Epoch(SQLModel, table=True):
+    __tablename__ = "epochs"
+    key: str = Field(primary_key=True)
+    phase: str = Field(primary_key=True)
+    epoch: int = Field(primary_key=True)
+    train_loss: Optional[float] = _double()
+    train_acc: Optional[float] = _double()
+    test_loss: Optional[float] = _double()
+    test_acc: Optional[float] = _double()
+    lr: Optional[float] = _double()
+    seconds: Optional[float] = _double()
+
+
+class Layer(SQLModel, table=True):
+    __tablename__ = "layers"
+    key: str = Field(primary_key=True)
+    idx: int = Field(primary_key=True)
+    layer: str
+    shape: Optional[str] = None  # JSON list
+    weights: Optional[int] = Field(default=None, sa_column=Column(BigInteger))
+    kept: Optional[int] = Field(default=None, sa_column=Column(BigInteger))
+    keep_ratio: Optional[float] = _double()
+
+
+class Result(SQLModel, table=True):
+    __tablename__ = "results"
+    key: str = Field(primary_key=True)
+    test_acc: Optional[float] = _double()
+    best_test_acc: Optional[float] = _double()
+    train_loss: Optional[float] = _double()
+    test_loss: Optional[float] = _double()
+    achieved_sparsity: Optional[float] = _double()
+    collapsed: Optional[bool] = None
+    seconds: Optional[float] = _double()
+    extra: Optional[str] = _text()  # other result fields, JSON
+
+
+TABLES = {"runs": Run, "epochs": Epoch, "layers": Layer, "results": Result}
+# Explicit column lists, in table order, for every bulk insert.
+COLUMNS = {name: [c.name for c in model.__table__.columns] for name, model in TABLES.items()}
+
+# The one view reports read (docs/ARCHITECTURE.md, "Store reads").
+RUN_RESULTS_VIEW = """
+CREATE OR REPLACE VIEW run_results AS
+SELECT r.key, r.kind, r.status, r.source, r.dataset, r.model, r.method, r."check", r.sparsity,
+       r.seed, s.test_acc, s.best_test_acc, s.achieved_sparsity, s.collapsed, r.spec
+FROM runs r LEFT JOIN results s ON s.key = r.key
+"""
+
+
+def _is_lock_error(exc: BaseException) -> bool:
+    text = str(exc)
+    return "Could not set lock" in text or "Conflicting lock" in text
+
+
+def _not_duckdb(path: Path, exc: BaseException) -> UserError:
+    return UserError(f"{path} is not a DuckDB database ({str(exc).splitlines()[0]})")
+
+
+class Store:
+    """The store under a tickets home: `<home>/store.duckdb`, `<home>/runs/`, `<home>/store.lock`."""
+
+    def __init__(self, home: str | os.PathLike, path: str | os.PathLike | None = None):
+        self.home = Path(home)
+        self.path = Path(path) if path is not None else self.home / STORE_FILE
+        self.lock_path = self.home / LOCK_FILE if path is None else self.path.with_suffix(".lock")
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.home / RUNS_DIR
+
+    def rundir(self, key: str) -> Path:
+        return self.runs_dir / key
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    # ------------------------------------------------------------------ connections
+    def _connect(self, read_only: bool):
+        import duckdb
+
+        deadline = time.monotonic() + LOCK_RETRY_SECONDS
+        delay = 0.02
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.IOException as exc:
+                if _is_lock_error(exc) and time.monotonic() < deadline:
+                    time.sleep(delay)
+                    delay = min(delay * 1.5, 0.25)
+                    continue
+                if "not a valid DuckDB database" in str(exc) or "database file" in str(exc).lower():
+                    raise _not_duckdb(self.path, exc) from None
+                raise
+            except duckdb.Error as exc:
+                raise _not_duckdb(self.path, exc) from None
+
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[Any]:
+        """A read-only DuckDB connection (an empty in-memory schema when no store exists yet)."""
+        import duckdb
+
+        if not self.path.exists():
+            con = duckdb.connect(":memory:")
+            _create_schema(con)
+        else:
+            con = self._connect(read_only=True)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextlib.contextmanager
+    def writer(self) -> Iterator[Any]:
+        """Short write session: file lock -> open -> (schema) -> yield -> commit -> close."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.lock_path, "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                con = self._connect(read_only=False)
+                try:
+                    _create_schema(con)
+                    con.execute("BEGIN TRANSACTION")
+                    try:
+                        yield con
+                    except BaseException:
+                        con.execute("ROLLBACK")
+                        raise
+                    con.execute("COMMIT")
+                finally:
+                    con.close()
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def engine(self, read_only: bool = True):
+        """A SQLAlchemy engine (duckdb-sqlalchemy) for SQLModel reads; dispose it when done."""
+        from sqlalchemy import create_engine
+        from sqlalchemy.pool import NullPool
+
+        return create_engine(f"duckdb:///{self.path}", poolclass=NullPool,
+                             connect_args={"read_only": read_only})
+
+    # ------------------------------------------------------------------ reads
+    def frame(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> "pd.DataFrame":
+        """Run a read-only query and return a pandas DataFrame."""
+        import duckdb
+
+        with self.reader() as con:
+            try:
+                return con.execute(sql, params).df() if params is not None else con.execute(sql).df()
+            except duckdb.Error as exc:
+                raise UserError(f"query failed: {str(exc).splitlines()[0]}") from None
+
+    def statuses(self, keys: Sequence[str]) -> dict[str, str]:
+        """{key: status} for those of `keys` present in the store (a semi-join on a registered frame)."""
+        import pandas as pd
+
+        if not keys or not self.path.exists():
+            return {}
+        with self.reader() as con:
+            con.register("candidates", pd.DataFrame({"key": list(keys)}))
+            rows = con.execute("SELECT r.key, r.status FROM runs r JOIN candidates c ON c.key = r.key").fetchall()
+        return dict(rows)
+
+    # ------------------------------------------------------------------ writes
+    def replace_runs(self, frames: Mapping[str, "pd.DataFrame"]) -> int:
+        """Replace every row of the runs in `frames["runs"]` (all four tables) in one transaction."""
+        runs = frames.get("runs")
+        if runs is None or runs.empty:
+            return 0
+        with self.writer() as con:
+            replace_frames(con, frames)
+        return len(runs)
+
+    def add_new_runs(self, frames: Mapping[str, "pd.DataFrame"]) -> int:
+        """Insert runs whose key is not in the store yet (an anti-join); existing keys are kept."""
+        runs = frames.get("runs")
+        if runs is None or runs.empty:
+            return 0
+        with self.writer() as con:
+            return insert_new_frames(con, frames)
+
+
+def _create_schema(con: Any) -> None:
+    from sqlalchemy.schema import CreateTable
+
+    from duckdb_sqlalchemy import Dialect
+
+    dialect = Dialect()
+    for model in TABLES.values():
+        ddl = str(CreateTable(model.__table__, if_not_exists=True).compile(dialect=dialect))
+        con.execute(ddl)
+    con.execute(RUN_RESULTS_VIEW)
+
+
+def _select_list(table: str) -> str:
+    return ", ".join(f'"{c}"' for c in COLUMNS[table])
+
+
+_DEFAULTS = {("runs", "source"): "local"}
+
+
+def _normalise(table: str, frame: "pd.DataFrame") -> "pd.DataFrame":
+    """Exactly the table's columns, in order (missing ones as nulls)."""
+    frame = frame.copy()
+    for col in COLUMNS[table]:
+        if col not in frame.columns:
+            frame[col] = _DEFAULTS.get((table, col))
+    return frame[COLUMNS[table]]
+
+
+def replace_frames(con: Any, frames: Mapping[str, "pd.DataFrame"]) -> None:
+    keys = _normalise("runs", frames["runs"])[["key"]]
+    con.register("batch_keys", keys)
+    try:
+        for table in TABLES:
+            con.execute(f"DELETE FROM {table} WHERE key IN (SELECT key FROM batch_keys)")
+        for table in TABLES:
+            frame = frames.get(table)
+            if frame is None or frame.empty:
+                continue
+            con.register("batch", _normalise(table, frame))
+            try:
+                con.execute(f"INSERT INTO {table} ({_select_list(table)}) SELECT {_select_list(table)} FROM batch")
+            finally:
+                con.unregister("batch")
+    finally:
+        con.unregister("batch_keys")
+
+
+def insert_new_frames(con: Any, frames: Mapping[str, "pd.DataFrame"]) -> int:
+    runs = _normalise("runs", frames["runs"]).drop_duplicates("key")
+    con.register("batch_runs", runs)
+    try:
+        new = con.execute("SELECT b.key FROM batch_runs b ANTI JOIN runs r ON r.key = b.key").df()
+        con.register("new_keys", new)
+        for table in TABLES:
+            frame = runs if table == "runs" else frames.get(table)
+            if frame is None or frame.empty:
+                continue
+            con.register("batch", _normalise(table, frame))
+            try:
+                con.execute(f"INSERT INTO {table} ({_select_list(table)}) SELECT {_select_list(table)} "
+                            f"FROM batch WHERE key IN (SELECT key FROM new_keys)")
+            finally:
+                con.unregister("batch")
+        con.unregister("new_keys")
+        return len(new)
+    finally:
+        con.unregister("batch_runs")

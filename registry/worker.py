@@ -1,0 +1,121 @@
+"""`python -m registry.worker RUNDIR`: run the one stage described by RUNDIR/stage.json.
+
+Takes the stage's lease (exits quietly with HELD when someone else holds a live one), loads the
+domain by import path, calls its `run`, and publishes result.json atomically, or error.json with
+the reason and traceback. A NaN loss is a failure with that reason. A background thread refreshes
+the lease's heartbeat; the domain's `report` callback also writes progress.json."""
+from __future__ import annotations
+
+import math
+import os
+import socket
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Mapping
+
+from registry import lease as leases
+from registry.atomic import read_json, write_json
+
+HELD = 75  # exit status: another process holds the lease (EX_TEMPFAIL)
+FAILED = 1
+LOSS_FIELDS = ("train_loss", "test_loss", "test_acc", "best_test_acc")
+
+
+class NanLoss(RuntimeError):
+    pass
+
+
+def _check_finite(result: Mapping[str, Any]) -> None:
+    for name in LOSS_FIELDS:
+        value = result.get(name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise NanLoss(f"NaN loss: {name} is {value}")
+
+
+class _Heartbeat(threading.Thread):
+    def __init__(self, lease: leases.Lease):
+        super().__init__(daemon=True)
+        self.lease = lease
+        self.stop = threading.Event()
+        self.interval = max(0.2, leases.lease_timeout() / 4)
+
+    def run(self) -> None:
+        while not self.stop.wait(self.interval):
+            if not leases.heartbeat(self.lease):
+                # The lease was reclaimed by someone who judged us dead: stop before we collide.
+                sys.stderr.write(f"lease on {self.lease.rundir} lost; stopping\n")
+                os._exit(HELD)
+
+
+def _code_version(domain: Any) -> str | None:
+    version = getattr(domain, "version", None)
+    if version:
+        return str(version)
+    try:
+        from importlib.metadata import version as pkg_version
+
+        return pkg_version(type(domain).__module__.split(".")[0])
+    except Exception:
+        return None
+
+
+def run_stage(rundir: Path) -> int:
+    stage = read_json(rundir / "stage.json")
+    if (rundir / "result.json").exists():
+        return 0
+    lease = leases.acquire(rundir)
+    if lease is None:
+        return HELD
+    beat = _Heartbeat(lease)
+    try:
+        if (rundir / "result.json").exists():  # finished between our check and the lease
+            return 0
+        beat.start()
+        (rundir / "error.json").unlink(missing_ok=True)
+        meta = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
+        write_json(rundir / "meta.json", meta)
+        try:
+            from registry.domain import load_domain
+
+            domain = load_domain(stage["domain"])
+            meta["code_version"] = _code_version(domain)
+
+            def report(progress: Mapping[str, Any]) -> None:
+                write_json(rundir / "progress.json", {**progress, "time": time.time()})
+
+            dep_dirs = {role: Path(p) for role, p in (stage.get("dep_dirs") or {}).items()}
+            result = dict(domain.run(stage, rundir, dep_dirs, report))
+            _check_finite(result)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:
+            meta["finished"] = time.time()
+            write_json(rundir / "meta.json", meta)
+            reason = str(exc) if isinstance(exc, NanLoss) else f"{type(exc).__name__}: {exc}"
+            write_json(rundir / "error.json", {"reason": reason, "traceback": traceback.format_exc()})
+            return FAILED
+        meta["finished"] = time.time()
+        write_json(rundir / "meta.json", meta)
+        write_json(rundir / "result.json", result)
+        return 0
+    finally:
+        beat.stop.set()
+        leases.release(lease)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        sys.stderr.write("usage: python -m registry.worker RUNDIR\n")
+        return 2
+    try:
+        return run_stage(Path(argv[0]).resolve())
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,173 @@
+"""The typed study declarations researchers write in `studies/*.py`.
+
+    from tickets.study import Grid, Study
+    from tickets.pruning.methods import RandomTickets
+
+    study = Study("table1",
+        Grid(datasets=["cifar10"], models=["vgg19", "resnet32"], methods=["dense"], sparsities=[0.0],
+             seeds=[0, 1, 2]),
+        Grid(datasets=["cifar10"], models=["vgg19", "resnet32"],
+             methods=["lt", "snip", "grasp", RandomTickets(rule="smart")],
+             sparsities=[0.9, 0.95, 0.98], seeds=[0, 1, 2]))
+
+A study compiles to `registry.grid.Study`; names and ranges are checked by the domain when the
+cells are expanded (`registry.plan`), so errors name the offending cell."""
+from __future__ import annotations
+
+import dataclasses
+import traceback
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence, Union
+
+from registry import grid as generic
+from registry.errors import UserError
+from registry.identity import to_plain
+
+DEFAULT_DOMAIN = "tickets.domain:DOMAIN"
+Exclusion = Union[Mapping[str, Any], Callable[[Mapping[str, Any]], bool]]
+
+
+def _values(name: str, values: Any) -> tuple:
+    if isinstance(values, (str, int, float)) or dataclasses.is_dataclass(values):
+        return (values,)
+    try:
+        out = tuple(values)
+    except TypeError:
+        raise UserError(f"{name} must be a list of values, got {values!r}") from None
+    if not out:
+        raise UserError(f"{name} is empty; give at least one value")
+    return out
+
+
+def _method_name(method: Any) -> str:
+    name = getattr(method, "name", None)
+    if not isinstance(name, str) or not name:
+        raise UserError(f"method {method!r} is neither a name nor a method dataclass with a name")
+    return name
+
+
+@dataclass(frozen=True, kw_only=True)
+class Grid:
+    """datasets × models × methods × checks × sparsities × seeds, with options and exclusions.
+
+    `methods` holds names ("snip") or configured method dataclasses (`Snip(samples_per_class=5)`).
+    `method_options` is either options for every method, or {method name: options}.
+    `exclude` holds cell patterns ({"method": "dense", "sparsity": 0.9}) or predicates on the cell."""
+
+    datasets: Sequence[str]
+    models: Sequence[str]
+    methods: Sequence[Any]
+    sparsities: Sequence[float]
+    checks: Sequence[str] = ("none",)
+    seeds: Sequence[int] = (0,)
+    method_options: Mapping[str, Any] = field(default_factory=dict)
+    train: Mapping[str, Any] = field(default_factory=dict)
+    model_options: Mapping[str, Any] = field(default_factory=dict)
+    exclude: Sequence[Exclusion] = ()
+
+    def _method_values(self) -> list[dict[str, Any]]:
+        names = [m if isinstance(m, str) else _method_name(m) for m in _values("methods", self.methods)]
+        per_method = bool(self.method_options) and all(
+            k in names and isinstance(v, Mapping) for k, v in self.method_options.items())
+        out = []
+        for method, name in zip(_values("methods", self.methods), names):
+            options = dict(self.method_options.get(name, {})) if per_method else dict(self.method_options)
+            if not isinstance(method, str):
+                options.update(to_plain(method))
+            out.append({"method": name, "method_options": options})
+        return out
+
+    def compile(self) -> generic.Grid:
+        axes = {
+            "dataset": _values("datasets", self.datasets),
+            "model": _values("models", self.models),
+            "method": self._method_values(),
+            "check": _values("checks", self.checks),
+            "sparsity": tuple(_sparsity(s) for s in _values("sparsities", self.sparsities)),
+            "seed": _values("seeds", self.seeds),
+        }
+        fixed = {"train": dict(self.train), "model_options": dict(self.model_options)}
+        return generic.Grid(axes=axes, fixed=fixed, exclude=tuple(self.exclude))
+
+
+def _sparsity(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise UserError(f"sparsity {value!r} is not a number; expected a fraction in [0, 1)") from None
+
+
+class Study:
+    """A named union of grids: `Study("name", grid1, grid2)` or `Study("name", grids=[...])`."""
+
+    def __init__(self, name: str, *grids: Grid, description: str = "", domain: str = DEFAULT_DOMAIN,
+                 **kw: Any):
+        extra = kw.pop("grids", ())
+        if kw:
+            raise UserError(f"unknown Study option {sorted(kw)[0]!r}; known: grids, description, domain")
+        self.name = name
+        self.grids = tuple(grids) + tuple(extra)
+        self.description = description
+        self.domain = domain
+        for g in self.grids:
+            if not isinstance(g, Grid):
+                raise UserError(f"study {name!r}: expected Grid(...), got {type(g).__name__}")
+
+    def compile(self) -> generic.Study:
+        return generic.Study(name=self.name, grids=[g.compile() for g in self.grids],
+                             description=self.description, domain=self.domain)
+
+    def cells(self) -> list[dict[str, Any]]:
+        return self.compile().cells()
+
+
+def _user_line(path: Path, exc: BaseException) -> str:
+    if isinstance(exc, SyntaxError):
+        return f"{path}:{exc.lineno}: {exc.msg}"
+    line = None
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        if Path(frame.f_code.co_filename) == path:
+            line = lineno
+    message = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+    return f"{path}:{line}: {message}" if line else f"{path}: {message}"
+
+
+def load_study(path: str | Path) -> generic.Study:
+    """Execute a study file and return its compiled study (the module's `study` or `STUDY`)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"study file {path} not found")
+    shown = Path(str(path))
+    source = path.read_text()
+    module = types.ModuleType(f"tickets_study_{path.stem}")
+    module.__file__ = str(path)
+    try:
+        code = compile(source, str(path), "exec")
+        exec(code, module.__dict__)
+    except BaseException as exc:  # the user's file: every failure becomes one line
+        if isinstance(exc, (KeyboardInterrupt,)):
+            raise
+        raise UserError(_user_line(shown, exc)) from None
+    study = module.__dict__.get("study", module.__dict__.get("STUDY"))
+    if study is None:
+        raise UserError(f"{path}: defines no `study` (expected `study = Study(...)`)")
+    if isinstance(study, generic.Study):
+        return study
+    if not isinstance(study, Study):
+        raise UserError(f"{path}: `study` is a {type(study).__name__}, expected tickets.study.Study")
+    try:
+        return study.compile()
+    except UserError as exc:
+        raise UserError(f"{path}: {exc}") from None
+
+
+def one_cell_study(cell: Mapping[str, Any], domain: str = DEFAULT_DOMAIN) -> generic.Study:
+    """The study behind `tickets run`: a single cell, deduped like any other."""
+    axes = {k: [v] for k, v in cell.items() if not isinstance(v, Mapping)}
+    fixed = {k: v for k, v in cell.items() if isinstance(v, Mapping)}
+    return generic.Study(name="run", grids=[generic.Grid(axes=axes, fixed=fixed)], domain=domain)
+
+
+__all__ = ["Grid", "Study", "load_study", "one_cell_study"]
