@@ -84,6 +84,11 @@ class RatioPlan:
                 "total": self.total, "kept": self.kept, "achieved_sparsity": self.achieved_sparsity}
 
 
+def _floor(x: float) -> int:
+    """floor, forgiving float noise: (1 - 0.9) * 1280 is 127.99999999999997 but means 128."""
+    return math.floor(x + 1e-9 * max(1.0, abs(x)))
+
+
 def check_sparsity(sparsity: float) -> float:
     try:
         p = float(sparsity)
@@ -152,12 +157,12 @@ def _smart_family(layers: Sequence[Layer], p: float, family: str | None,
     sizes = [x.weights for x in layers]
     total = sum(sizes)
     classifier = layers[-1]
-    cls_keep = math.floor(CLASSIFIER_KEEP * classifier.weights)
-    goal = math.floor(total * (1 - p)) - cls_keep
+    cls_keep = _floor(CLASSIFIER_KEEP * classifier.weights)
+    goal = _floor(total * (1 - p)) - cls_keep
     body = list(range(L - 1))  # indices of the non-classifier layers
     if goal < 0:
         raise UserError(
-            f"sparsity {p} keeps {math.floor(total * (1 - p))} weights but the classifier "
+            f"sparsity {p} keeps {_floor(total * (1 - p))} weights but the classifier "
             f"{classifier.name} alone keeps {cls_keep} (fixed keep ratio {CLASSIFIER_KEEP}); "
             f"use a lower sparsity or another rule")
     if not body:
@@ -191,7 +196,7 @@ def _smart_family(layers: Sequence[Layer], p: float, family: str | None,
             f"sparsity {p} is too low for smart ratios: every layer but the classifier "
             f"{classifier.name} is dense and {extra} weights are left over, because the classifier "
             f"keeps a fixed {CLASSIFIER_KEEP}")
-    kept = [min(sizes[i], math.floor(ratios[i] * sizes[i])) for i in body]
+    kept = [min(sizes[i], _floor(ratios[i] * sizes[i])) for i in body]
     return kept + [cls_keep]
 
 
@@ -224,7 +229,7 @@ def smart_uniform(layers, p, family):
 
 @RATIOS.register("uniform", description="every layer keeps the same fraction 1-p")
 def uniform(layers, p, family):
-    return [math.floor((1 - p) * x.weights) for x in layers]
+    return [_floor((1 - p) * x.weights) for x in layers]
 
 
 def _erk_raw(layer: Layer, kind: str) -> float:
@@ -258,12 +263,12 @@ def erk_densities(layers: Sequence[Layer], sparsity: float, kind: str = "erk") -
 
 @RATIOS.register("erk", description="Erdos-Renyi-Kernel: density ∝ sum(dims)/prod(dims)")
 def erk(layers, p, family):
-    return [math.floor(d * x.weights + 1e-9) for d, x in zip(erk_densities(layers, p, "erk"), layers)]
+    return [_floor(d * x.weights) for d, x in zip(erk_densities(layers, p, "erk"), layers)]
 
 
 @RATIOS.register("er", description="Erdos-Renyi: density ∝ (n_in+n_out)/(n_in n_out)")
 def er(layers, p, family):
-    return [math.floor(d * x.weights + 1e-9) for d, x in zip(erk_densities(layers, p, "er"), layers)]
+    return [_floor(d * x.weights) for d, x in zip(erk_densities(layers, p, "er"), layers)]
 
 
 @RATIOS.register("uniform_plus", description="first layer dense, classifier >= 0.2, the rest uniform")
@@ -277,7 +282,7 @@ def uniform_plus(layers, p, family):
                         f"the rest); this model has {len(layers)}")
     if sizes[0] > budget:
         raise UserError(f"uniform_plus keeps the first layer {first.name} dense ({sizes[0]} weights), "
-                        f"more than the {math.floor(budget)} weights sparsity {p} allows")
+                        f"more than the {_floor(budget)} weights sparsity {p} allows")
     middle = total - sizes[0] - sizes[-1]
     d = (budget - sizes[0]) / (total - sizes[0])  # everything after the first layer uniform
     cls_density = d
@@ -289,6 +294,6 @@ def uniform_plus(layers, p, family):
                 f"uniform_plus cannot reach sparsity {p}: the dense first layer {first.name} and "
                 f"the classifier {last.name} at density {UNIFORM_PLUS_CLASSIFIER} already exceed the budget")
     out = [sizes[0]]
-    out += [math.floor(d * n + 1e-9) for n in sizes[1:-1]]
-    out.append(math.floor(cls_density * sizes[-1] + 1e-9))
+    out += [_floor(d * n) for n in sizes[1:-1]]
+    out.append(_floor(cls_density * sizes[-1]))
     return out
