@@ -1,0 +1,284 @@
+"""The pruning domain as the registry sees it: a study cell becomes stages, a stage runs a recipe.
+
+A cell is a plain dict:
+
+    {"dataset": "cifar10", "model": "resnet32", "method": "lt" | RandomTickets(rule="erk"),
+     "check": "none", "sparsity": 0.9, "seed": 0,
+     "method_options": {}, "model_options": {}, "train": {TrainConfig overrides}}
+
+Stages (in dependency order; the last one carries the cell's result):
+
+- ``pretrain``: the dense network trained with the cell's schedule. Method `dense` IS this stage, and
+  every method that needs a trained network (lt, imp, wr, lrr, hybrid, obd, scratch_e, scratch_b)
+  depends on it, so the Full Network row and all of those runs share one training per
+  (dataset, model, seed, training, data check). Identity:
+      {dataset, model, seed, train?, model_options?, data_check?}
+  `train` holds only the TrainConfig fields that differ from `tickets.config.defaults_for(dataset)`,
+  `model_options` only options that differ from the model's defaults, `data_check` only for checks
+  that change the pretraining data (half_data, random_labels, random_pixels, corrupt). Columns:
+  method "dense", check = data_check or "none", sparsity 0.0. It saves weight snapshots for
+  rewinding (epochs of `steps.snapshot_epochs`: 0, 1, 2, 3, 5, every 10th and the last; not identity).
+- ``ticket``: a pruned network. Identity:
+      {dataset, model, method: {name, options not at default}, sparsity, seed, check?, train?,
+       model_options?}  + deps {"pretrain": key} for methods that need it.
+
+The stage spec is the fully resolved cell (every option, every training field) plus what the stage
+needs to run (`snapshot_epochs`, `data_check`); `run` rebuilds everything from it."""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from registry.domain import Stage
+from registry.errors import UserError
+from registry.identity import to_plain
+
+CELL_KEYS = ("dataset", "model", "method", "check", "sparsity", "seed", "method_options",
+             "model_options", "train")
+RESULT_FIELDS = ("test_acc", "best_test_acc", "train_loss", "test_loss", "achieved_sparsity",
+                 "collapsed", "seconds", "epochs")
+
+
+class TicketsDomain:
+    """`registry.domain.Domain` for pruning research."""
+
+    name = "tickets"
+
+    # ----------------------------------------------------------------------------- planning
+    def resolve(self, cell: Mapping[str, Any]) -> dict[str, Any]:
+        """Validate a cell and return it fully resolved (the method as an instance, TrainConfig)."""
+        from tickets.config import resolve as resolve_train
+        from tickets.pruning.checks import CHECKS
+        from tickets.pruning.methods import method_from
+        from tickets.pruning.ratios import check_sparsity
+
+        cell = dict(cell)
+        unknown = sorted(set(cell) - set(CELL_KEYS))
+        if unknown:
+            raise UserError(f"unknown cell field {unknown[0]!r}; known: {', '.join(CELL_KEYS)}")
+        for required in ("dataset", "model", "method"):
+            if cell.get(required) in (None, ""):
+                raise UserError(f"a cell needs a {required}")
+        dataset, model = str(cell["dataset"]), str(cell["model"])
+        info = _dataset_info(dataset)
+        model_options = _model_options(model, info, cell.get("model_options") or {})
+
+        method = method_from(cell["method"], cell.get("method_options") or {})
+        check_name = str(cell.get("check") or "none")
+        check = CHECKS.get(check_name)
+        sparsity = check_sparsity(cell.get("sparsity", 0.0))
+        seed = _seed(cell.get("seed", 0))
+        config = resolve_train(dataset, cell.get("train") or {})
+
+        if not method.prunes:
+            if sparsity != 0.0:
+                raise UserError(f"method {method.name} is the unpruned network: sparsity must be 0, got {sparsity}")
+            if check.stage != "none":
+                raise UserError(f"check {check_name!r} does not apply to method {method.name!r}: "
+                                f"sanity checks test a pruning step and the dense network has none")
+        elif sparsity == 0.0:
+            raise UserError(f"method {method.name} prunes: sparsity must be in (0, 1), got 0")
+        if check.stage == "data" and not method.uses_data:
+            raise UserError(f"check {check_name!r} does not apply to method {method.name!r}: "
+                            f"it uses no data in its pruning step")
+        self._check_feasible(method, model, info, model_options, sparsity, config)
+        return {"dataset": dataset, "model": model, "model_options": model_options, "method": method,
+                "check": check_name, "check_stage": check.stage, "sparsity": sparsity, "seed": seed,
+                "train": config, "info": info}
+
+    def _check_feasible(self, method, model, info, model_options, sparsity, config) -> None:
+        """Catch at planning time what would fail hours into a run: ratio rules that cannot reach
+        the sparsity, rewinding to an epoch the pretraining does not keep."""
+        from tickets.pruning import steps
+
+        rule = getattr(method, "rule", None)
+        if rule is not None and sparsity > 0:
+            from tickets.models import model_family
+            from tickets.pruning.ratios import keep_counts
+
+            keep_counts(rule, _layers(model, info, json.dumps(model_options, sort_keys=True)),
+                        sparsity, family=model_family(model))
+        for epoch in method.rewind_epochs():
+            if not 0 <= epoch < config.epochs:
+                raise UserError(f"method {method.name}: rewind_epoch {epoch} must be below the "
+                                f"{config.epochs} training epochs")
+            if epoch not in steps.snapshot_epochs(config.epochs):
+                raise UserError(f"method {method.name}: rewind_epoch {epoch} is not a pretraining snapshot; "
+                                f"choose one of {', '.join(map(str, steps.snapshot_epochs(config.epochs)[:-1]))}")
+        if getattr(method, "prune_classifier", True) is False and sparsity > 0:
+            layers = _layers(model, info, json.dumps(model_options, sort_keys=True))
+            total = sum(math.prod(shape) for _, shape in layers)
+            classifier = math.prod(layers[-1][1])
+            if round(total * (1 - sparsity)) < classifier:
+                raise UserError(f"method {method.name}: sparsity {sparsity} cannot be reached without "
+                                f"pruning the classifier {layers[-1][0]} ({classifier} of {total} weights); "
+                                f"use method option prune_classifier=true")
+
+    def expand(self, cell: Mapping[str, Any]) -> list[Stage]:
+        r = self.resolve(cell)
+        return self.stages(r)
+
+    def stages(self, r: Mapping[str, Any]) -> list[Stage]:
+        from tickets.config import defaults_for
+        from tickets.models import model_options as default_model_options
+        from tickets.pruning import steps
+
+        method, config = r["method"], r["train"]
+        train_identity = to_plain(config, defaults=defaults_for(r["dataset"]))
+        defaults = default_model_options(r["model"])
+        options_identity = {k: to_plain(v) for k, v in sorted(r["model_options"].items())
+                            if k not in defaults or to_plain(defaults[k]) != to_plain(v)}
+        data_check = r["check"] if r["check_stage"] == "data" else None
+        base_spec = {"dataset": r["dataset"], "model": r["model"], "model_options": r["model_options"],
+                     "seed": r["seed"], "train": _plain_config(config)}
+
+        stages: list[Stage] = []
+        if method.needs_pretrain or not method.prunes:
+            identity = {"dataset": r["dataset"], "model": r["model"], "seed": r["seed"]}
+            if train_identity:
+                identity["train"] = train_identity
+            if options_identity:
+                identity["model_options"] = options_identity
+            if data_check:
+                identity["data_check"] = data_check
+            spec = {**base_spec, "method": {"name": "dense"}, "check": data_check or "none",
+                    "sparsity": 0.0, "data_check": data_check,
+                    "snapshot_epochs": list(steps.snapshot_epochs(config.epochs))}
+            columns = {"dataset": r["dataset"], "model": r["model"], "method": "dense",
+                       "check": data_check or "none", "sparsity": 0.0, "seed": r["seed"]}
+            stages.append(Stage("pretrain", identity, spec, columns))
+        if not method.prunes:
+            return stages
+
+        identity = {"dataset": r["dataset"], "model": r["model"], "method": method.identity(),
+                    "sparsity": r["sparsity"], "seed": r["seed"]}
+        if r["check"] != "none":
+            identity["check"] = r["check"]
+        if train_identity:
+            identity["train"] = train_identity
+        if options_identity:
+            identity["model_options"] = options_identity
+        spec = {**base_spec, "method": {"name": method.name, **method.options()}, "check": r["check"],
+                "sparsity": r["sparsity"],
+                # the data the pruning step reads (scoring batches, imp's rounds); retraining never
+                "data_check": data_check}
+        columns = {"dataset": r["dataset"], "model": r["model"], "method": method.name,
+                   "check": r["check"], "sparsity": r["sparsity"], "seed": r["seed"]}
+        deps = {"pretrain": stages[0].key} if method.needs_pretrain else {}
+        stages.append(Stage("ticket", identity, spec, columns, deps))
+        return stages
+
+    # ----------------------------------------------------------------------------- running
+    def run(self, stage: Mapping[str, Any], rundir: Path, dep_dirs: Mapping[str, Path],
+            report: Callable[[Mapping[str, Any]], None], *, device: Any = None,
+            data_root: str | Path | None = None, data: Any = None) -> dict[str, Any]:
+        """Run one stage in `rundir` (resuming from its checkpoints) and return its result.
+
+        `device` defaults to the GPU when there is one; `data` (already loaded) saves a reload when
+        a caller runs several stages of the same dataset in one process."""
+        import torch
+
+        from tickets.config import TrainConfig
+        from tickets.data import load_dataset
+        from tickets.pruning import steps
+        from tickets.pruning.masks import achieved_sparsity, collapsed
+        from tickets.pruning.methods import method_from
+        from registry.atomic import read_json
+
+        started = time.perf_counter()
+        kind, spec = stage["kind"], stage["spec"]
+        seed = int(spec["seed"])
+        train_fields = dict(spec["train"])
+        train_fields["milestones"] = tuple(train_fields.get("milestones", ()))
+        config = TrainConfig(**train_fields).validate()
+        method = method_from(spec["method"])
+        if data is None:
+            data = load_dataset(spec["dataset"], root=data_root)
+        rundir = Path(rundir)
+        rundir.mkdir(parents=True, exist_ok=True)
+
+        phase = {"name": None, "epochs": 0}
+
+        def phase_started(name: str, epochs: int) -> None:
+            phase.update(name=name, epochs=epochs)
+            report({"event": "phase", "phase": name, "epochs": epochs})
+
+        def on_epoch(record) -> None:
+            report({"event": "epoch", "epochs": phase["epochs"], **record.to_dict()})
+
+        def on_step(epoch: int, step: int, steps_: int) -> None:
+            report({"event": "step", "phase": phase["name"], "epoch": epoch,
+                    "epochs": phase["epochs"], "step": step, "steps": steps_})
+
+        torch.manual_seed(seed)
+        pretrain_dir = dep_dirs.get("pretrain")
+        ctx = steps.RunContext(
+            dataset=spec["dataset"], model_name=spec["model"], model_options=dict(spec["model_options"]),
+            method=method, check=spec["check"], sparsity=float(spec["sparsity"]), seed=seed,
+            config=config, info=data.info, data=data, rundir=rundir,
+            pretrain_dir=Path(pretrain_dir) if pretrain_dir is not None else None, device=device,
+            data_check=spec.get("data_check"), on_epoch=on_epoch, on_step=on_step,
+            phase_started=phase_started)
+        if kind == "pretrain":
+            history = steps.train_dense(ctx)
+        elif kind == "ticket":
+            history = method.run(ctx)
+        else:
+            raise UserError(f"domain tickets has no stage kind {kind!r}")
+
+        stats = read_json(rundir / steps.LAYERS_FILE)
+        result = {**history.result(), "epochs": history.epochs,
+                  "achieved_sparsity": achieved_sparsity(stats), "collapsed": collapsed(stats),
+                  "kept_weights": sum(r["kept"] for r in stats),
+                  "prunable_weights": sum(r["weights"] for r in stats),
+                  "seconds_per_epoch": (history.seconds / len(history.records)) if history.records else 0.0,
+                  "wall_seconds": time.perf_counter() - started}
+        return result
+
+
+def _seed(value: Any) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise UserError(f"seed must be a non-negative integer, got {value!r}")
+    return value
+
+
+def _plain_config(config) -> dict[str, Any]:
+    return {f.name: to_plain(getattr(config, f.name)) for f in dataclasses.fields(config)}
+
+
+def _dataset_info(name: str):
+    from tickets.data import dataset_info
+
+    return dataset_info(name)
+
+
+def _model_options(model: str, info, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The model's options with defaults filled in; unknown names and dataset mismatches fail here
+    (the model is built once per process and its layer shapes cached)."""
+    from tickets.models import model_options
+
+    defaults = model_options(model)  # UnknownName lists the models
+    full = {**defaults, **dict(options)}
+    _layers(model, info, json.dumps(full, sort_keys=True))
+    return full
+
+
+@functools.lru_cache(maxsize=64)
+def _layers(model: str, info, options_json: str) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """(param name, shape) of the prunable layers. Built on the CPU (vgg19: ~0.3 s, once per process):
+    a meta-device build would import torch._dynamo, which costs several times more."""
+    from tickets.models import build_model
+    from tickets.pruning.masks import prunable_weights
+
+    net = build_model(model, info, **json.loads(options_json))
+    return tuple((n, tuple(w.shape)) for n, w in prunable_weights(net))
+
+
+DOMAIN = TicketsDomain()
