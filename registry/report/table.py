@@ -1,0 +1,286 @@
+"""Lay per-cell statistics out as the report declares: header rows, sections of rows, cells with
+mean, std, n, bold, seed markers, missing cells and (optionally) the paper's value beside ours.
+
+The result is a plain `Table` that every output format renders; nothing here knows a format."""
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Sequence
+
+from registry.errors import UserError
+from registry.report.aggregate import matching
+from registry.report.bolding import Candidate, bold_mask
+from registry.report.intervals import INTERVALS
+from registry.report.paper import PaperValue, lookup
+from registry.report.spec import Group, Report, Row
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+SEED_MARKS = ("†", "‡", "§", "¶", "††", "‡‡")
+COLLAPSE_TOLERANCE = 0.005
+
+
+@dataclass
+class Cell:
+    coords: dict[str, Any]
+    mean: float | None = None
+    std: float | None = None
+    n: int = 0
+    expected: int = 0
+    blank: bool = False  # "-": a reference row away from its first column
+    missing: bool = False  # no run in the store
+    collapsed: bool = False
+    bold: bool = False
+    mark: str = ""  # seed-count footnote symbol
+    paper: PaperValue | None = None
+    mean_s: str = ""
+    std_s: str = ""
+    paper_mean_s: str = ""
+    paper_std_s: str = ""
+    diff_s: str = ""
+
+    @property
+    def diff(self) -> float | None:
+        if self.paper is None or self.mean is None:
+            return None
+        return self.mean - self.paper.mean
+
+
+@dataclass
+class TableRow:
+    key: str
+    label: str
+    cells: list[Cell]
+    reference: bool = False
+
+
+@dataclass
+class Section:
+    label: str
+    rows: list[TableRow]
+    heading: str = ""  # printed above the rows when no row label names the group
+
+
+@dataclass
+class HeaderCell:
+    label: str
+    span: int = 1
+
+
+@dataclass
+class Table:
+    name: str
+    title: str
+    caption: str
+    row_title: str
+    header: list[list[HeaderCell]]  # one list per column axis, outer first
+    axis_titles: list[str]  # printed left of each header row ("Dataset", "")
+    columns: list[dict[str, Any]]  # field -> value per printed column
+    sections: list[Section]
+    footnotes: list[str]
+    metric: str
+    interval: str
+    compare: bool = False
+    missing: list[str] = field(default_factory=list)  # descriptions of missing cells
+    study: str | None = None
+
+    @property
+    def ncols(self) -> int:
+        return len(self.columns)
+
+    def cells(self) -> list[tuple[Section, TableRow, Cell]]:
+        return [(s, r, c) for s in self.sections for r in s.rows for c in r.cells]
+
+
+# ---------------------------------------------------------------- resolving declared axes
+
+def _present(stats: "pd.DataFrame", name: str) -> list[Any]:
+    values = [v for v in stats[name].dropna().unique().tolist()] if name in stats else []
+    return sorted(values, key=lambda v: (str(type(v)), v))
+
+
+def resolve_columns(report: Report, stats: "pd.DataFrame") -> tuple[list[tuple[Any, ...]], list[list[Any]]]:
+    """Printed columns as tuples of axis values, and each axis's values."""
+    values = []
+    for axis in report.columns:
+        found = list(axis.values) if axis.values is not None else [
+            v for v in _present(stats, axis.field) if not (axis.field == report.reference_axis and v == 0)]
+        values.append(found)
+    return list(itertools.product(*values)), values
+
+
+def resolve_groups(report: Report, stats: "pd.DataFrame") -> list[Group]:
+    if report.group_by is None:
+        return list(report.groups)
+    axis = report.group_by
+    values = list(axis.values) if axis.values is not None else _present(stats, axis.field)
+    return [Group(axis.label(v), {axis.field: v}) for v in values]
+
+
+def resolve_rows(report: Report, stats: "pd.DataFrame", group: Group) -> list[Row]:
+    if report.auto_rows is None:
+        return list(report.rows)
+    auto = report.auto_rows
+    present = matching(stats, group.where)
+    combos = present[list(auto.fields)].drop_duplicates().itertuples(index=False, name=None)
+    rows = []
+    for combo in combos:
+        where = dict(zip(auto.fields, combo))
+        parts = [str(v) for k, v in where.items() if not (k == "check" and v == auto.default_check)]
+        key = "/".join(parts)
+        head = str(combo[0])
+        label = auto.labels.get(key)
+        if label is None:
+            label = auto.labels.get(head, head)
+            extra = [auto.labels.get(str(v), str(v)) for k, v in list(where.items())[1:]
+                     if not (k == "check" and v == auto.default_check)]
+            if extra:
+                label = f"{label} ({', '.join(extra)})"
+        rows.append(Row(key, label, where, reference=head in auto.reference))
+
+    def order(row: Row) -> tuple:
+        head = row.key.split("/")[0]
+        for i, name in enumerate(auto.order):
+            if row.key == name:
+                return (not row.reference, i, 0, row.key)
+        for i, name in enumerate(auto.order):
+            if head == name:
+                return (not row.reference, i, 1, row.key)
+        return (not row.reference, len(auto.order), 0, row.key)
+
+    return sorted(rows, key=order)
+
+
+# ---------------------------------------------------------------- one cell
+
+def _single_filters(report: Report) -> dict[str, Any]:
+    return {k: v for k, v in report.filters.items() if not isinstance(v, (list, tuple, set, frozenset))}
+
+
+def _pooled(part: "pd.DataFrame", chance: dict[str, float]) -> tuple[int, float | None, float | None, bool]:
+    """Combine several statistics rows (a row spanning more than one cell key) exactly."""
+    if part.empty:
+        return 0, None, None, False
+    ns = part["n"].astype(int).tolist()
+    means = part["mean"].astype(float).tolist()
+    stds = [0.0 if (s is None or (isinstance(s, float) and math.isnan(s))) else float(s) for s in part["std"]]
+    n = sum(ns)
+    mean = sum(k * m for k, m in zip(ns, means)) / n
+    std = None
+    if n >= 2:
+        m2 = sum((k - 1) * s * s + k * (m - mean) ** 2 for k, m, s in zip(ns, means, stds))
+        std = math.sqrt(max(m2, 0.0) / (n - 1))
+    collapsed = True
+    for rec in part.itertuples(index=False):
+        level = chance.get(getattr(rec, "dataset", None))
+        flat = abs(float(rec.hi) - float(rec.lo)) <= 1e-9
+        at_chance = level is not None and abs(float(rec.mean) - level) <= COLLAPSE_TOLERANCE and flat
+        if not (bool(rec.all_collapsed) or at_chance):
+            collapsed = False
+    return n, mean, std, collapsed
+
+
+def _fmt(value: float | None, decimals: int) -> str:
+    return "" if value is None else f"{value:.{decimals}f}"
+
+
+def _describe(coords: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in coords.items())
+
+
+# ---------------------------------------------------------------- the table
+
+def build_table(report: Report, stats: "pd.DataFrame", *, metric: str | None = None,
+                interval: str | None = None, paper: Sequence[PaperValue] | None = None) -> Table:
+    """Lay out `stats` (from `registry.report.aggregate`) as `report` declares."""
+    metric = metric or report.metric
+    interval = interval or report.interval
+    INTERVALS.get(interval)
+    columns, axis_values = resolve_columns(report, stats)
+    if not columns:
+        raise UserError(f"report {report.name!r}: no columns (no runs match its filters)")
+    fields = [a.field for a in report.columns]
+    ref_axis = report.reference_axis
+    ref_pos = fields.index(ref_axis) if ref_axis in fields else None
+    first_ref = axis_values[ref_pos][0] if ref_pos is not None else None
+    base = _single_filters(report)
+    chance = dict(report.chance)
+    d = report.decimals
+
+    sections: list[Section] = []
+    missing: list[str] = []
+    for group in resolve_groups(report, stats):
+        in_group = matching(stats, group.where)
+        trows = []
+        for row in resolve_rows(report, stats, group):
+            in_row = matching(in_group, row.where)
+            cells = []
+            for col in columns:
+                col_where = dict(zip(fields, col))
+                coords = {**base, **group.where, **col_where}
+                if row.reference:
+                    coords.pop(ref_axis, None)
+                    if ref_pos is not None and col[ref_pos] != first_ref:
+                        cells.append(Cell(coords, blank=True))
+                        continue
+                    col_where.pop(ref_axis, None)
+                expected = row.seeds if row.seeds is not None else report.seeds
+                n, mean, std, collapsed = _pooled(matching(in_row, col_where), chance)
+                cell = Cell(coords, mean, std, n, expected, missing=n == 0, collapsed=collapsed)
+                if cell.missing:
+                    missing.append(_describe({**coords, **row.where}))
+                cells.append(cell)
+            trows.append(TableRow(row.key, row.label.replace("{group}", group.label), cells, row.reference))
+        # bold per column within the group
+        for j in range(len(columns)):
+            column = [r.cells[j] for r in trows]
+            marks = bold_mask([Candidate(c.mean, c.std, c.n, c.collapsed, r.reference or c.blank or c.missing)
+                               for r, c in zip(trows, column)], interval)
+            for c, b in zip(column, marks):
+                c.bold = b
+        named = any("{group}" in r.label for r in resolve_rows(report, stats, group))
+        sections.append(Section(group.label, trows, "" if named or not group.label else group.label))
+
+    # seed-count marks, paper values, strings
+    shortfalls = sorted({(c.n, c.expected) for _, _, c in _cells(sections) if 0 < c.n < c.expected})
+    symbols = {sf: SEED_MARKS[min(i, len(SEED_MARKS) - 1)] for i, sf in enumerate(shortfalls)}
+    footnotes = [f"{symbols[sf]} n={sf[0]} of {sf[1]} seeds" for sf in shortfalls]
+    for section in sections:
+        for trow in section.rows:
+            for c in trow.cells:
+                c.mark = symbols.get((c.n, c.expected), "")
+                c.mean_s = _fmt(c.mean, d)
+                c.std_s = _fmt(c.std, d) if c.n >= 2 and c.std is not None else ""
+                if paper is not None and not c.blank:
+                    c.paper = lookup(list(paper), trow.key, c.coords)
+                    if c.paper is not None:
+                        c.paper_mean_s = _fmt(c.paper.mean, d)
+                        c.paper_std_s = _fmt(c.paper.std, d)
+                        c.diff_s = f"{round(c.diff, d) + 0.0:+.{d}f}" if c.diff is not None else ""
+    if missing:
+        footnotes.append("n/a: no runs in the store")
+    rule = "mean ± std" if interval == "std" else {"sem": "mean ± standard error",
+                                                   "t95": "95% t-interval"}.get(interval, interval)
+    footnotes.append(f"Bold: mean within the best row's interval ({rule}) in its column; "
+                     f"{'final' if metric == 'test_acc' else 'best'}-epoch test accuracy (%).")
+
+    header = []
+    for k, axis in enumerate(report.columns):
+        inner = math.prod(len(v) for v in axis_values[k + 1:])
+        outer = math.prod(len(v) for v in axis_values[:k])
+        header.append([HeaderCell(axis.label(v), inner) for _ in range(outer) for v in axis_values[k]])
+    return Table(report.name, report.title, report.caption, report.row_title or "", header,
+                 [a.title for a in report.columns],
+                 [dict(zip(fields, col)) for col in columns], sections, footnotes, metric, interval,
+                 compare=paper is not None, missing=missing, study=report.study)
+
+
+def _cells(sections: list[Section]):
+    for s in sections:
+        for r in s.rows:
+            for c in r.cells:
+                yield s, r, c
+

@@ -1,0 +1,23 @@
+"""Table 3: sanity checks on partially-trained tickets (learning-rate rewinding) on CIFAR-10."""
+from registry.report import Report
+
+from ._common import CHANCE, full_network, method, model_axis, sparsity_axis
+
+REPORT = Report(
+    name="table3",
+    title="Sanity-check on partially-trained tickets on CIFAR-10",
+    caption="Sanity-check on partially-trained tickets on CIFAR-10 dataset.",
+    filters={"dataset": "cifar10", "model": ["vgg19", "resnet32"]},
+    columns=(model_axis(["vgg19", "resnet32"]), sparsity_axis()),
+    rows=(
+        full_network("VGG19/ResNet32 (Full Network)"),
+        method("lt", "LT [9]"),
+        method("shuffle_weights", "Shuffle Weights", "lrr", check="shuffle_weights"),
+        method("half_data", "Half Dataset", "lrr", check="half_data"),
+        method("lrr", "Learning Rate Rewinding [37]"),
+    ),
+    seeds=3,
+    chance=CHANCE,
+    study="studies/table3_partial_sanity.py",
+    paper="paper/table3.csv",
+)
