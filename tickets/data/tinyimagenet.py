@@ -34,20 +34,18 @@ def expected(root: Path) -> str:
 
 def _read_image(path: Path, size: int):
     """One image as a [3, size, size] uint8 tensor (grayscale JPEGs are expanded to RGB)."""
+    import numpy as np
     import torch
-    from torchvision.io import ImageReadMode, decode_image, read_file
+    from PIL import Image
 
     try:
-        image = decode_image(read_file(str(path)), mode=ImageReadMode.RGB)
-    except Exception:  # unusual encodings: fall back to PIL
-        import numpy as np
-        from PIL import Image
-
         with Image.open(path) as im:
-            image = torch.from_numpy(np.asarray(im.convert("RGB"))).permute(2, 0, 1).contiguous()
-    if tuple(image.shape) != (3, size, size):
-        raise UserError(f"{path} is {tuple(image.shape[1:])} pixels; Tiny-ImageNet images are {size}x{size}")
-    return image
+            array = np.array(im.convert("RGB"))
+    except OSError as exc:
+        raise UserError(f"cannot decode Tiny-ImageNet image {path}: {exc}") from None
+    if array.shape != (size, size, 3):
+        raise UserError(f"{path} is {array.shape[1]}x{array.shape[0]} pixels; Tiny-ImageNet images are {size}x{size}")
+    return torch.from_numpy(array).permute(2, 0, 1)
 
 
 def _stack(paths: list[Path], size: int):
