@@ -7,6 +7,8 @@ restarted stage resumes from its own checkpoints (the domain's job)."""
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -63,8 +65,6 @@ def run_study(study: Study, home: str | os.PathLike, *, workers: int = 1, gpus: 
               retry_failed: bool = False, executor: str = "local", console: Any = None) -> Outcome:
     from rich.console import Console
 
-    from registry.ingest import ingest
-
     console = console or Console(stderr=True)
     store = Store(home)
     load_executors()
@@ -110,7 +110,8 @@ def run_study(study: Study, home: str | os.PathLike, *, workers: int = 1, gpus: 
     if gpus:
         options["gpus"] = list(gpus)
     runner = factory(**options)
-    with _Progress(console, total, outcome.done) as progress:
+    ingester = _Ingester(store)
+    with ingester, _Progress(console, total, outcome.done) as progress:
         def on_event(event: str, job: Job, info: Mapping[str, Any]) -> None:
             if event == "start":
                 progress.start(job.key, plan.stages[job.key].kind, _cell_text(plan, job.key))
@@ -123,8 +124,7 @@ def run_study(study: Study, home: str | os.PathLike, *, workers: int = 1, gpus: 
             elif event in ("done", "failed"):
                 progress.finish(job.key, event == "done")
                 if not info.get("blocked"):
-                    _, problems = ingest(store, [job.rundir])
-                    outcome.problems.extend(problems)
+                    ingester.put(job.rundir)
                 if event == "done":
                     outcome.done += 1
                     outcome.ran += 1
@@ -134,6 +134,7 @@ def run_study(study: Study, home: str | os.PathLike, *, workers: int = 1, gpus: 
                     outcome.failures.append((job.key, _cell_text(plan, job.key), str(info.get("reason"))))
 
         runner.launch(jobs, on_event)
+    outcome.problems.extend(ingester.problems)
     if runner.detached:
         console.print(f"submitted {outcome.submitted} stages with executor {executor!r}; "
                       f"follow them with `tickets study status`")
@@ -151,6 +152,50 @@ def _summarise(console: Any, outcome: Outcome) -> None:
         console.print(f"  [yellow]blocked[/] {key} {cell}: {reason}")
     for problem in outcome.problems:
         console.print(f"  [red]not ingested[/] {problem}")
+
+
+class _Ingester(threading.Thread):
+    """Ingests finished runs as they land, in a thread so a slow write never delays dispatch.
+    Runs that finish together share one short write session."""
+
+    def __init__(self, store: Store):
+        super().__init__(daemon=True)
+        self.store = store
+        self.queue: queue.Queue = queue.Queue()
+        self.problems: list[str] = []
+        self.error: BaseException | None = None
+
+    def put(self, rundir: Path) -> None:
+        self.queue.put(rundir)
+
+    def run(self) -> None:
+        from registry.ingest import ingest
+
+        stop = False
+        while not stop:
+            batch = [self.queue.get()]
+            while True:
+                try:
+                    batch.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            stop = None in batch
+            batch = [b for b in batch if b is not None]
+            if batch:
+                try:
+                    self.problems.extend(ingest(self.store, batch)[1])
+                except BaseException as exc:  # reported after the sweep; run dirs keep the truth
+                    self.error = exc
+
+    def __enter__(self) -> "_Ingester":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.queue.put(None)
+        self.join()
+        if self.error is not None and exc[0] is None:
+            raise self.error
 
 
 class _Progress:

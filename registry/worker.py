@@ -66,6 +66,8 @@ def run_stage(rundir: Path) -> int:
     stage = read_json(rundir / "stage.json")
     if (rundir / "result.json").exists():
         return 0
+    if (rundir / "error.json").exists():  # failed already; only --retry-failed clears it
+        return FAILED
     lease = leases.acquire(rundir)
     if lease is None:
         return HELD
@@ -73,8 +75,9 @@ def run_stage(rundir: Path) -> int:
     try:
         if (rundir / "result.json").exists():  # finished between our check and the lease
             return 0
+        if (rundir / "error.json").exists():
+            return FAILED
         beat.start()
-        (rundir / "error.json").unlink(missing_ok=True)
         meta = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
         write_json(rundir / "meta.json", meta)
         try:

@@ -113,10 +113,19 @@ class LocalExecutor:
                     if not free or any(state.get(k) != "done" for k in job.after):
                         continue
                     pending.remove(job)
+                    progressed = True
+                    if (job.rundir / "result.json").exists():  # finished by someone else meanwhile
+                        state[job.key] = "done"
+                        on_event("done", job, {})
+                        continue
+                    holder = leases.holder(job.rundir)
+                    if holder is not None:  # leased elsewhere: watch it without spending a worker
+                        watched.append(job)
+                        on_event("waiting", job, {"holder": holder})
+                        continue
                     slot = free.pop(0)
                     running.append(_Running(job, self._start(job, slot), slot))
                     on_event("start", job, {"slot": slot, **self.slots[slot]})
-                    progressed = True
                 if not progressed:
                     time.sleep(self.poll)
         except BaseException:

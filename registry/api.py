@@ -1,0 +1,263 @@
+"""Python API over the store: pandas DataFrames for notebooks and scripts, plus the exchange format.
+
+    from registry import api
+    api.results(dataset="cifar10", method=["lt", "snip"])      # one row per run (run_results view)
+    api.sql("SELECT method, avg(test_acc) FROM run_results GROUP BY ALL")
+
+Exchange files (CSV/Parquet; DESIGN.md §5) carry one row per run with at least dataset, model,
+method, check, sparsity, seed, test_acc. Imported rows are status/source "imported" and keyed by
+the hash of the row's identity, so importing a file twice adds nothing."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from registry.errors import UserError
+from registry.identity import key_of
+from registry.store import COLUMNS, Store
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+AXES = ("dataset", "model", "method", "check", "sparsity", "seed")
+REQUIRED = (*AXES, "test_acc")
+RESULT_COLUMNS = ("test_acc", "best_test_acc", "train_loss", "test_loss", "achieved_sparsity",
+                  "collapsed", "seconds")
+# Columns of an export that describe the run's bookkeeping, not its identity.
+BOOKKEEPING = {"key", "kind", "status", "source", "spec", "rundir", "host", "started", "finished",
+               "code_version", "error", "traceback", "deps", "extra"}
+READ_STATEMENTS = ("select", "with", "describe", "show", "from", "values", "summarize", "table")
+
+
+def home_path(home: str | os.PathLike | None = None) -> Path:
+    return Path(home or os.environ.get("TICKETS_HOME") or ".tickets").resolve()
+
+
+def store(home: str | os.PathLike | None = None) -> Store:
+    return Store(home_path(home))
+
+
+# ---------------------------------------------------------------------------------- reads
+def check_read_only(query: str) -> str:
+    """Refuse anything but one reading statement (SELECT/WITH/DESCRIBE/SHOW/...)."""
+    text = re.sub(r"--[^\n]*|/\*.*?\*/", " ", query, flags=re.S).strip().rstrip(";").strip()
+    if not text:
+        raise UserError("empty query")
+    if ";" in re.sub(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"", "''", text):
+        raise UserError("one statement at a time, please (found ';')")
+    word = text.split(None, 1)[0].lower()
+    if word not in READ_STATEMENTS:
+        raise UserError(f"the store is read-only here: {word.upper()} is not allowed; "
+                        f"use SELECT, WITH, DESCRIBE or SHOW")
+    return text
+
+
+def sql(query: str, params: Any = None, home: str | os.PathLike | None = None) -> "pd.DataFrame":
+    return store(home).frame(check_read_only(query), params)
+
+
+def _where(filters: dict[str, Any]) -> tuple[str, list[Any]]:
+    clauses, params = [], []
+    for name, value in filters.items():
+        if value is None:
+            continue
+        column = f'"{name}"'
+        if isinstance(value, (list, tuple, set)):
+            values = list(value)
+            if not values:
+                continue
+            clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
+            params.extend(values)
+        elif name == "sparsity":
+            clauses.append(f"abs({column} - ?) < 1e-9")
+            params.append(float(value))
+        else:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def runs(home: str | os.PathLike | None = None, **filters: Any) -> "pd.DataFrame":
+    """Rows of the runs table, filtered by column values (a list means any of)."""
+    unknown = sorted(set(filters) - set(COLUMNS["runs"]))
+    if unknown:
+        raise UserError(f"unknown filter {unknown[0]!r}; known: {', '.join(COLUMNS['runs'])}")
+    where, params = _where(filters)
+    return store(home).frame(f"SELECT * FROM runs{where} ORDER BY dataset, model, method, \"check\", "
+                             f"sparsity, seed, key", params)
+
+
+def results(home: str | os.PathLike | None = None, **filters: Any) -> "pd.DataFrame":
+    """Rows of the `run_results` view (one per run, with its final metrics)."""
+    where, params = _where(filters)
+    return store(home).frame(f"SELECT * FROM run_results{where} ORDER BY dataset, model, method, "
+                             f"\"check\", sparsity, seed, key", params)
+
+
+def resolve_key(prefix: str, home: str | os.PathLike | None = None) -> str:
+    found = store(home).frame("SELECT key FROM runs WHERE starts_with(key, ?) ORDER BY key", [prefix])
+    keys = list(found["key"])
+    if not keys:
+        raise UserError(f"no run with key {prefix!r} in the store")
+    if len(keys) > 1 and prefix not in keys:
+        raise UserError(f"key prefix {prefix!r} is ambiguous: {', '.join(keys[:5])}")
+    return prefix if prefix in keys else keys[0]
+
+
+def show(key: str, home: str | os.PathLike | None = None) -> dict[str, "pd.DataFrame"]:
+    key = resolve_key(key, home)
+    s = store(home)
+    return {
+        "run": s.frame("SELECT * FROM runs WHERE key = ?", [key]),
+        "result": s.frame("SELECT * FROM results WHERE key = ?", [key]),
+        "epochs": s.frame("SELECT * EXCLUDE (key) FROM epochs WHERE key = ? ORDER BY phase, epoch", [key]),
+        "layers": s.frame("SELECT * EXCLUDE (key) FROM layers WHERE key = ? ORDER BY idx", [key]),
+    }
+
+
+# ---------------------------------------------------------------------------------- exchange
+def export(path: str | os.PathLike, home: str | os.PathLike | None = None) -> int:
+    """Write every finished or imported run (run_results) to CSV or Parquet; returns the row count."""
+    from registry.atomic import write_atomic
+
+    path = Path(path)
+    fmt = _format(path)
+    frame = store(home).frame("SELECT * FROM run_results WHERE status IN ('done', 'imported') "
+                              "ORDER BY dataset, model, method, \"check\", sparsity, seed, key")
+    if fmt == "csv":
+        write_atomic(path, lambda fh: fh.write(frame.to_csv(index=False).encode()))
+    else:
+        import io
+
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        write_atomic(path, lambda fh: fh.write(buffer.getvalue()))
+    return len(frame)
+
+
+def _format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    if suffix in (".duckdb", ".db"):
+        return "duckdb"
+    raise UserError(f"{path}: unknown file type {suffix or '(none)'!r}; use .csv, .parquet or .duckdb")
+
+
+def _read_exchange(path: Path) -> "pd.DataFrame":
+    import pandas as pd
+
+    try:
+        if _format(path) == "csv":
+            return pd.read_csv(path, dtype=str, keep_default_na=False)
+        return pd.read_parquet(path)
+    except UserError:
+        raise
+    except Exception as exc:  # unreadable file: one line
+        raise UserError(f"{path}: cannot read ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+
+
+def _number(path: Path, row: int, name: str, value: Any, *, required: bool = True) -> float | None:
+    if value is None or (isinstance(value, str) and value.strip() == "") or (
+            isinstance(value, float) and math.isnan(value)):
+        if required:
+            raise UserError(f"{path} row {row}: {name} is empty")
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise UserError(f"{path} row {row}: {name} {value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise UserError(f"{path} row {row}: {name} {value!r} is not a finite number")
+    return number
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def exchange_frames(frame: "pd.DataFrame", path: Path) -> dict[str, "pd.DataFrame"]:
+    """Validate an exchange table and turn it into store rows (raises UserError, writes nothing)."""
+    import pandas as pd
+
+    missing = [c for c in REQUIRED if c not in frame.columns]
+    if missing:
+        raise UserError(f"{path}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
+                        f"required: {', '.join(REQUIRED)}")
+    runs_rows, result_rows = [], []
+    spec_columns = [c for c in frame.columns if c not in RESULT_COLUMNS and c not in BOOKKEEPING]
+    for number, record in enumerate(frame.to_dict("records"), start=2 if _format(path) == "csv" else 1):
+        record = {k: _plain(v) for k, v in record.items()}
+        for name in ("dataset", "model", "method", "check"):
+            if not isinstance(record[name], str) or not record[name].strip():
+                raise UserError(f"{path} row {number}: {name} is empty")
+        sparsity = _number(path, number, "sparsity", record["sparsity"])
+        if not 0.0 <= sparsity < 1.0:
+            raise UserError(f"{path} row {number}: sparsity {record['sparsity']!r} out of range; "
+                            f"expected a fraction in [0, 1)")
+        seed = _number(path, number, "seed", record["seed"])
+        if seed != int(seed):
+            raise UserError(f"{path} row {number}: seed {record['seed']!r} is not an integer")
+        metrics = {name: _number(path, number, name, record.get(name), required=name == "test_acc")
+                   for name in RESULT_COLUMNS if name != "collapsed"}
+        identity: dict[str, Any] = {}
+        for name in spec_columns:
+            value = record.get(name)
+            if value is None or value == "":
+                continue
+            identity[name] = value
+        identity.update({"sparsity": sparsity, "seed": int(seed)})
+        spec_text = record.get("spec") if isinstance(record.get("spec"), str) and record.get("spec") else None
+        key = record.get("key") if isinstance(record.get("key"), str) and record.get("key") else \
+            key_of({"imported": identity})
+        collapsed = record.get("collapsed")
+        if isinstance(collapsed, str):
+            collapsed = {"true": True, "false": False, "1": True, "0": False}.get(collapsed.strip().lower())
+        runs_rows.append({"key": key, "kind": record.get("kind") or "imported", "status": "imported",
+                          "source": "imported", "dataset": record["dataset"], "model": record["model"],
+                          "method": record["method"], "check": record["check"], "sparsity": sparsity,
+                          "seed": int(seed), "spec": spec_text or json.dumps(identity, sort_keys=True, default=str),
+                          "deps": "{}", "rundir": None})
+        result_rows.append({"key": key, **metrics, "collapsed": None if collapsed is None else bool(collapsed)})
+    return {"runs": pd.DataFrame(runs_rows, columns=COLUMNS["runs"]),
+            "results": pd.DataFrame(result_rows, columns=COLUMNS["results"])}
+
+
+def import_file(path: str | os.PathLike, home: str | os.PathLike | None = None) -> int:
+    """Merge an exchange file or another store into this one; returns how many runs were added."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    target = store(home)
+    if _format(path) == "duckdb":
+        return _import_store(path, target)
+    frames = exchange_frames(_read_exchange(path), path)
+    if frames["runs"]["key"].duplicated().any():
+        dup = frames["runs"].loc[frames["runs"]["key"].duplicated(), ["dataset", "model", "method", "check",
+                                                                       "sparsity", "seed"]].iloc[0]
+        raise UserError(f"{path}: two rows describe the same run ({', '.join(f'{k}={v}' for k, v in dup.items())}); "
+                        f"add a column that tells them apart")
+    return target.add_new_runs(frames)
+
+
+def _import_store(path: Path, target: Store) -> int:
+    other = Store(path.parent, path=path)
+    frames = {table: other.frame(f"SELECT * FROM {table}") for table in COLUMNS}
+    runs = frames["runs"]
+    runs = runs[runs["status"].isin(["done", "imported"])].copy()
+    runs["status"] = "imported"
+    runs["source"] = "imported"
+    runs["rundir"] = None
+    keys = set(runs["key"])
+    frames = {t: (runs if t == "runs" else f[f["key"].isin(keys)]) for t, f in frames.items()}
+    return target.add_new_runs(frames)

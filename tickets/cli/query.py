@@ -1,0 +1,153 @@
+"""`tickets sql`, `tickets runs ls|show`, `tickets store export|import|ingest`."""
+from __future__ import annotations
+
+import os
+
+import click
+
+FORMATS = click.Choice(["table", "csv", "json"])
+
+
+def _home(ctx: click.Context) -> str:
+    return (ctx.obj or {}).get("home") or os.path.abspath(os.environ.get("TICKETS_HOME", ".tickets"))
+
+
+def _emit(frame, fmt: str, title: str | None = None) -> None:
+    if fmt == "csv":
+        click.echo(frame.to_csv(index=False), nl=False)
+        return
+    if fmt == "json":
+        click.echo(frame.to_json(orient="records", date_format="iso", indent=1))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in frame.columns:
+        table.add_column(str(column), overflow="fold")
+    for row in frame.itertuples(index=False):
+        table.add_row(*("" if _missing(v) else _fmt(v) for v in row))
+    Console(width=max(120, Console().width)).print(table)
+    click.echo(f"{len(frame)} row{'s' if len(frame) != 1 else ''}")
+
+
+def _missing(value) -> bool:
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(value)) if not isinstance(value, (list, dict)) else False
+    except (TypeError, ValueError):
+        return False
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+@click.command()
+@click.argument("query")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_context
+def sql(ctx: click.Context, query: str, fmt: str) -> None:
+    """Run read-only SQL (SELECT/WITH/DESCRIBE/SHOW) over the store: runs, epochs, layers, results, run_results."""
+    from registry import api
+
+    _emit(api.sql(query, home=_home(ctx)), fmt)
+
+
+@click.group()
+def runs() -> None:
+    """List and show runs in the store."""
+
+
+@runs.command("ls")
+@click.option("--dataset")
+@click.option("--model")
+@click.option("--method")
+@click.option("--check")
+@click.option("--sparsity", type=float)
+@click.option("--seed", type=int)
+@click.option("--status", type=click.Choice(["done", "failed", "imported"]))
+@click.option("--kind")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_context
+def runs_ls(ctx: click.Context, fmt: str, **filters) -> None:
+    """List runs, filtered by axis values."""
+    from registry import api
+
+    frame = api.results(home=_home(ctx), **filters)
+    frame = frame[["key", "kind", "status", "dataset", "model", "method", "check", "sparsity", "seed",
+                   "test_acc", "best_test_acc"]]
+    _emit(frame, fmt)
+
+
+@runs.command("show")
+@click.argument("key")
+@click.pass_context
+def runs_show(ctx: click.Context, key: str) -> None:
+    """Spec, status, result, epochs and layers of one run (a unique key prefix is enough)."""
+    import json
+
+    from registry import api
+
+    parts = api.show(key, home=_home(ctx))
+    run = parts["run"].iloc[0].to_dict()
+    click.echo(f"key          {run['key']}")
+    for name in ("kind", "status", "source", "dataset", "model", "method", "check", "sparsity", "seed",
+                 "rundir", "host", "started", "finished", "code_version", "deps"):
+        if not _missing(run.get(name)):
+            click.echo(f"{name:<13}{run[name]}")
+    if not _missing(run.get("spec")):
+        click.echo("spec         " + json.dumps(json.loads(run["spec"]), sort_keys=True))
+    if not _missing(run.get("error")):
+        click.echo(f"error        {run['error']}")
+    if not parts["result"].empty:
+        _emit(parts["result"].drop(columns=["key"]), "table", "result")
+    if not parts["epochs"].empty:
+        _emit(parts["epochs"], "table", "epochs")
+    if not parts["layers"].empty:
+        _emit(parts["layers"], "table", "layers")
+
+
+@click.group()
+def store() -> None:
+    """Export, import and re-ingest the results store."""
+
+
+@store.command("export")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.pass_context
+def store_export(ctx: click.Context, file: str) -> None:
+    """Write every finished run to FILE.csv or FILE.parquet (the exchange format)."""
+    from registry import api
+
+    n = api.export(file, home=_home(ctx))
+    click.echo(f"exported {n} runs to {file}")
+
+
+@store.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.pass_context
+def store_import(ctx: click.Context, file: str) -> None:
+    """Merge a CSV/Parquet exchange file or another store.duckdb into this store."""
+    from registry import api
+
+    n = api.import_file(file, home=_home(ctx))
+    click.echo(f"imported {n} new runs from {file}")
+
+
+@store.command("ingest")
+@click.pass_context
+def store_ingest(ctx: click.Context) -> None:
+    """Rescan every run directory under the home and (re)index the finished ones."""
+    from registry.ingest import ingest_all
+    from registry.store import Store
+
+    n, problems = ingest_all(Store(_home(ctx)))
+    click.echo(f"ingested {n} runs")
+    for problem in problems:
+        click.echo(f"not ingested: {problem}", err=True)
+    if problems:
+        ctx.exit(1)

@@ -1,0 +1,200 @@
+"""`tickets study plan|run|status|cancel FILE` and `tickets run` (a one-cell study)."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from registry.errors import UserError
+
+
+def _home(ctx: click.Context) -> str:
+    return (ctx.obj or {}).get("home") or os.path.abspath(os.environ.get("TICKETS_HOME", ".tickets"))
+
+
+def _gpus(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    gpus = [g.strip() for g in value.split(",") if g.strip()]
+    if not gpus:
+        raise UserError(f"--gpus {value!r}: give device ids like 0,1")
+    return gpus
+
+
+def _plan_table(plan, title: str):
+    from rich.table import Table
+
+    stages, cells = plan.counts(), plan.cell_counts()
+    table = Table(title=title)
+    for column in ("", "total", "done", "running", "missing", "failed"):
+        table.add_column(column, justify="right" if column else "left")
+    table.add_row("cells", str(len(plan.cells)), *(str(cells[s]) for s in ("done", "running", "missing", "failed")))
+    shared = len(plan.stages)
+    table.add_row("stages", str(shared), *(str(stages[s]) for s in ("done", "running", "missing", "failed")))
+    return table
+
+
+def _print_plan(plan, title: str) -> None:
+    from rich.console import Console
+
+    console = Console()
+    console.print(_plan_table(plan, title))
+    kinds: dict[str, int] = {}
+    for stage in plan.stages.values():
+        kinds[stage.kind] = kinds.get(stage.kind, 0) + 1
+    console.print("stages by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
+    console.print(f"{len(plan.stages)} stages with shared pretraining; {plan.unshared_runs} training runs "
+                  f"without sharing")
+    if plan.ingested:
+        console.print(f"ingested {plan.ingested} finished runs")
+    for problem in plan.problems:
+        console.print(f"[red]not ingested[/] {problem}")
+
+
+def _failures(plan) -> None:
+    from registry.grid import describe_cell
+
+    for key, status in plan.status.items():
+        if status == "failed":
+            cell = plan.first_cell(key)
+            click.echo(f"  failed {key} {describe_cell(cell) if cell else ''}: {plan.reasons.get(key, '')}")
+
+
+@click.group()
+def study() -> None:
+    """Plan, run, inspect and cancel declared studies."""
+
+
+@study.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.pass_context
+def plan(ctx: click.Context, file: str) -> None:
+    """Show what a study needs: cells, stages, done / running / missing / failed (runs nothing)."""
+    from registry.plan import make_plan
+    from registry.store import Store
+    from tickets.study import load_study
+
+    s = load_study(file)
+    p = make_plan(s, Store(_home(ctx)))
+    _print_plan(p, f"study {s.name}")
+
+
+@study.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="CPU worker processes.")
+@click.option("--gpus", help="Comma-separated GPU ids, one worker per GPU (e.g. 0,1).")
+@click.option("--retry-failed", is_flag=True, help="Run failed stages again (their error.json is set aside).")
+@click.option("--executor", default="local", show_default=True, help="Executor name (local, slurm).")
+@click.pass_context
+def run(ctx: click.Context, file: str, workers: int, gpus: str | None, retry_failed: bool, executor: str) -> None:
+    """Run every stage the study is missing, in dependency order."""
+    from registry.scheduler import run_study
+    from tickets.study import load_study
+
+    s = load_study(file)
+    outcome = run_study(s, _home(ctx), workers=workers, gpus=_gpus(gpus), retry_failed=retry_failed,
+                        executor=executor)
+    ctx.exit(outcome.exit_code)
+
+
+@study.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.pass_context
+def status(ctx: click.Context, file: str) -> None:
+    """Ingest finished runs and show the study's counts and failures."""
+    from registry.plan import make_plan
+    from registry.store import Store
+    from tickets.study import load_study
+
+    s = load_study(file)
+    p = make_plan(s, Store(_home(ctx)))
+    _print_plan(p, f"study {s.name}")
+    _failures(p)
+    if p.counts()["failed"]:
+        ctx.exit(1)
+
+
+@study.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.pass_context
+def cancel(ctx: click.Context, file: str) -> None:
+    """Cancel the study's jobs submitted to a detached executor (SLURM)."""
+    from registry.atomic import read_json
+    from registry.executors import EXECUTORS
+    from registry.plan import expand, load_executors
+    from registry.store import Store
+    from tickets.study import load_study
+
+    s = load_study(file)
+    store = Store(_home(ctx))
+    _, stages, _ = expand(s)
+    load_executors()
+    records: dict[str, list] = {}
+    for key in stages:
+        rundir = store.rundir(key)
+        if (rundir / "submitted.json").exists() and not (rundir / "result.json").exists():
+            try:
+                record = read_json(rundir / "submitted.json")
+            except ValueError:
+                continue
+            records.setdefault(record.get("executor", "?"), []).append(record)
+    if not records:
+        click.echo("nothing to cancel: no submitted jobs (the local executor runs in the foreground; "
+                   "stop it with Ctrl-C)")
+        return
+    for name, recs in records.items():
+        cancelled = EXECUTORS.get(name)().cancel(recs)
+        click.echo(f"{name}: cancelled {cancelled} of {len(recs)} submitted jobs")
+
+
+def _value(text: str):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _pairs(items: tuple[str, ...], option: str) -> dict:
+    out = {}
+    for item in items:
+        name, eq, value = item.partition("=")
+        if not eq or not name:
+            raise UserError(f"{option} {item!r}: expected name=value")
+        out[name.strip()] = _value(value.strip())
+    return out
+
+
+@click.command("run")
+@click.option("--dataset", required=True)
+@click.option("--model", required=True)
+@click.option("--method", required=True)
+@click.option("--sparsity", type=float, default=0.0, show_default=True)
+@click.option("--check", default="none", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--opt", multiple=True, help="Method option name=value (repeatable).")
+@click.option("--set", "settings", multiple=True, help="Training override name=value (repeatable).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--gpus", help="Comma-separated GPU ids.")
+@click.option("--retry-failed", is_flag=True)
+@click.pass_context
+def run_one(ctx: click.Context, dataset: str, model: str, method: str, sparsity: float, check: str, seed: int,
+            opt: tuple[str, ...], settings: tuple[str, ...], workers: int, gpus: str | None,
+            retry_failed: bool) -> None:
+    """Run one cell through the registry (deduped like any study cell)."""
+    from registry.scheduler import run_study
+    from tickets.study import DEFAULT_DOMAIN, one_cell_study
+
+    cell = {"dataset": dataset, "model": model, "method": method, "check": check, "sparsity": sparsity,
+            "seed": seed, "method_options": _pairs(opt, "--opt"), "train": _pairs(settings, "--set")}
+    s = one_cell_study(cell, domain=DEFAULT_DOMAIN)
+    outcome = run_study(s, _home(ctx), workers=workers, gpus=_gpus(gpus), retry_failed=retry_failed)
+    if not outcome.exit_code:
+        from registry.plan import expand
+
+        _, stages, cell_keys = expand(s)
+        key = cell_keys[0][-1]
+        click.echo(f"run {key}: {_home(ctx)}/runs/{key}")
+    sys.stdout.flush()
+    ctx.exit(outcome.exit_code)
