@@ -98,3 +98,26 @@ def test_figure_errors(home, tmp_path):
     assert code == 2 and "--key" in out
     code, out = invoke(home, "figure", "figure9", "-o", str(tmp_path / "r.png"))
     assert code == 2 and "unknown figure 'figure9'" in out and "figure3" in out
+
+
+def test_store_import_of_paper_numbers_renders_tables_1_to_4_with_the_papers_bolding(tmp_path):
+    """The issue's acceptance path: `tickets store import` (three seeds per cell plus single values),
+    then `tickets report tableN --format latex` bolds exactly what the rule gives on the paper's numbers."""
+    from registry.report import make_table
+    from registry.report.loader import load_report
+    from test_report_paper import REPORTS, TABLES, expected_bold, rendered_cells
+
+    columns = ["dataset", "model", "method", "check", "sparsity", "seed", "test_acc"]
+    runs = pd.concat([imported_runs(name)[columns] for name in TABLES]).drop_duplicates()
+    exchange = tmp_path / "paper.csv"
+    runs.to_csv(exchange, index=False)
+    home = tmp_path / "imported"
+    code, out = invoke(home, "store", "import", str(exchange))
+    assert code == 0, out
+    for name in TABLES:
+        code, latex = invoke(home, "report", name, "--format", "latex")
+        assert code == 0, latex
+        report, folder = load_report(REPORTS, name)
+        table = make_table(report, query=Store(home).frame, folder=folder)
+        cells = rendered_cells(name, table, latex)
+        assert {k for k, text in cells.items() if text.startswith("\\textbf{")} == expected_bold(name)

@@ -36,7 +36,7 @@ def imported_runs(name) -> pd.DataFrame:
             runs.append({"key": f"{name}-{len(runs)}", "kind": "ticket", "status": "imported",
                          "source": "imported", "dataset": line["dataset"], "model": line["model"],
                          "sparsity": float(line["sparsity"]) if line["sparsity"] else 0.0, "seed": seed,
-                         "test_acc": value, **where[line["row"]]})
+                         "test_acc": value, "check": "none", **where[line["row"]]})
     return pd.DataFrame(runs)
 
 

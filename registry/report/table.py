@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Sequence
 
 from registry.errors import UserError
-from registry.report.aggregate import matching
+from registry.report.aggregate import matching, records
 from registry.report.bolding import Candidate, bold_mask
 from registry.report.intervals import INTERVALS
 from registry.report.paper import PaperValue, lookup
@@ -97,12 +97,12 @@ class Table:
 
 # ---------------------------------------------------------------- resolving declared axes
 
-def _present(stats: "pd.DataFrame", name: str) -> list[Any]:
-    values = [v for v in stats[name].dropna().unique().tolist()] if name in stats else []
+def _present(stats: list[dict[str, Any]], name: str) -> list[Any]:
+    values = {rec.get(name) for rec in stats} - {None}
     return sorted(values, key=lambda v: (str(type(v)), v))
 
 
-def resolve_columns(report: Report, stats: "pd.DataFrame") -> tuple[list[tuple[Any, ...]], list[list[Any]]]:
+def resolve_columns(report: Report, stats: list[dict[str, Any]]) -> tuple[list[tuple[Any, ...]], list[list[Any]]]:
     """Printed columns as tuples of axis values, and each axis's values."""
     values = []
     for axis in report.columns:
@@ -112,7 +112,7 @@ def resolve_columns(report: Report, stats: "pd.DataFrame") -> tuple[list[tuple[A
     return list(itertools.product(*values)), values
 
 
-def resolve_groups(report: Report, stats: "pd.DataFrame") -> list[Group]:
+def resolve_groups(report: Report, stats: list[dict[str, Any]]) -> list[Group]:
     if report.group_by is None:
         return list(report.groups)
     axis = report.group_by
@@ -120,12 +120,12 @@ def resolve_groups(report: Report, stats: "pd.DataFrame") -> list[Group]:
     return [Group(axis.label(v), {axis.field: v}) for v in values]
 
 
-def resolve_rows(report: Report, stats: "pd.DataFrame", group: Group) -> list[Row]:
+def resolve_rows(report: Report, stats: list[dict[str, Any]], group: Group) -> list[Row]:
     if report.auto_rows is None:
         return list(report.rows)
     auto = report.auto_rows
     present = matching(stats, group.where)
-    combos = present[list(auto.fields)].drop_duplicates().itertuples(index=False, name=None)
+    combos = list(dict.fromkeys(tuple(rec.get(f) for f in auto.fields) for rec in present))
     rows = []
     for combo in combos:
         where = dict(zip(auto.fields, combo))
@@ -160,25 +160,28 @@ def _single_filters(report: Report) -> dict[str, Any]:
     return {k: v for k, v in report.filters.items() if not isinstance(v, (list, tuple, set, frozenset))}
 
 
-def _pooled(part: "pd.DataFrame", chance: dict[str, float]) -> tuple[int, float | None, float | None, bool]:
-    """Combine several statistics rows (a row spanning more than one cell key) exactly."""
-    if part.empty:
+def _pooled(part: list[dict[str, Any]], chance: dict[str, float]) -> tuple[int, float | None, float | None, bool]:
+    """Combine the statistics records of one cell (a row spanning several cell keys) exactly."""
+    if not part:
         return 0, None, None, False
-    ns = part["n"].astype(int).tolist()
-    means = part["mean"].astype(float).tolist()
-    stds = [0.0 if (s is None or (isinstance(s, float) and math.isnan(s))) else float(s) for s in part["std"]]
+    ns = [int(rec["n"]) for rec in part]
+    means = [float(rec["mean"]) for rec in part]
+    stds = [0.0 if rec["std"] is None or math.isnan(rec["std"]) else float(rec["std"]) for rec in part]
     n = sum(ns)
-    mean = sum(k * m for k, m in zip(ns, means)) / n
+    mean = means[0] if len(part) == 1 else sum(k * m for k, m in zip(ns, means)) / n
     std = None
     if n >= 2:
-        m2 = sum((k - 1) * s * s + k * (m - mean) ** 2 for k, m, s in zip(ns, means, stds))
-        std = math.sqrt(max(m2, 0.0) / (n - 1))
+        if len(part) == 1:
+            std = stds[0]
+        else:
+            m2 = sum((k - 1) * s * s + k * (m - mean) ** 2 for k, m, s in zip(ns, means, stds))
+            std = math.sqrt(max(m2, 0.0) / (n - 1))
     collapsed = True
-    for rec in part.itertuples(index=False):
-        level = chance.get(getattr(rec, "dataset", None))
-        flat = abs(float(rec.hi) - float(rec.lo)) <= 1e-9
-        at_chance = level is not None and abs(float(rec.mean) - level) <= COLLAPSE_TOLERANCE and flat
-        if not (bool(rec.all_collapsed) or at_chance):
+    for rec in part:
+        level = chance.get(rec.get("dataset"))
+        flat = abs(float(rec["hi"]) - float(rec["lo"])) <= 1e-9
+        at_chance = level is not None and abs(float(rec["mean"]) - level) <= COLLAPSE_TOLERANCE and flat
+        if not (bool(rec["all_collapsed"]) or at_chance):
             collapsed = False
     return n, mean, std, collapsed
 
@@ -199,6 +202,7 @@ def build_table(report: Report, stats: "pd.DataFrame", *, metric: str | None = N
     metric = metric or report.metric
     interval = interval or report.interval
     INTERVALS.get(interval)
+    stats = records(stats)
     columns, axis_values = resolve_columns(report, stats)
     if not columns:
         raise UserError(f"report {report.name!r}: no columns (no runs match its filters)")
