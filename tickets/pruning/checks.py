@@ -7,7 +7,10 @@
                 check.corrupt_data(x, y, num_classes=C, seed=s) -> (x', y')
     "mask"  changes the mask / weights after pruning, before retraining:
                 check.apply_to_mask(model, mask, seed=s, fresh_model=None) -> mask'
-            (modifies `model` in place where the check changes weights; returns the new mask)
+            (modifies `model` in place where the check changes weights; returns the new mask).
+            Pass the weights retraining starts from UNMASKED (e.g. the initialisation for initial
+            tickets): rearranged positions take the weights found there, as in the paper's
+            f(ĉ ⊙ w); the returned mask is applied to `model` before returning.
 
 Checks (section 3 of the paper):
     none            identity
