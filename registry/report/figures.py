@@ -56,6 +56,11 @@ def plot_report(report: Report, stats: "pd.DataFrame", path: str | Path) -> Path
     if spec is None:
         raise UserError(f"report {report.name!r} declares no figure")
     data = stats[stats[spec.x].notna() & (stats[spec.x] != 0)] if spec.x == "sparsity" else stats
+    # like the paper's figures, leave out trivial (collapsed, chance-level) results
+    chance = data["dataset"].map(lambda d: report.chance.get(d, float("nan")))
+    trivial = data["all_collapsed"].astype(bool) | (((data["mean"] - chance).abs() <= 0.005)
+                                                    & ((data["hi"] - data["lo"]).abs() <= 1e-9))
+    data = data[~trivial]
     if data.empty:
         raise UserError(f"report {report.name!r}: no runs to draw"
                         + (f"; run them with: tickets study run {report.study}" if report.study else ""))
