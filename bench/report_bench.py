@@ -80,12 +80,13 @@ def build_store(home: Path, n: int) -> Store:
     return store
 
 
-def render_all(store: Store, reports) -> dict[str, tuple[float, float]]:
-    """{report: (wall seconds, CPU seconds of this process, all threads)}."""
+def render_all(store: Store, reports, query=None) -> dict[str, tuple[float, float]]:
+    """{report: (wall seconds, CPU seconds of this process, all threads)}; `query` defaults to
+    `store.frame` (a fresh read-only connection per report, as each `tickets report` call does)."""
     times = {}
     for report, folder in reports:
         started, cpu = time.perf_counter(), time.process_time()
-        table = make_table(report, query=store.frame, folder=folder,
+        table = make_table(report, query=query or store.frame, folder=folder,
                            compare="paper" if report.paper else None)
         for fmt in FORMATS.names():
             render(table, fmt)
@@ -103,19 +104,24 @@ def main() -> None:
         store = build_store(args.home or Path(tmp) / "home", args.runs)
         reports = load_all(ROOT / "reports")
         render_all(store, reports)  # warm-up: imports, Jinja template compilation
-        best = None
-        for _ in range(args.repeat):
-            times = render_all(store, reports)
-            if best is None or sum(w for w, _ in times.values()) < sum(w for w, _ in best.values()):
-                best = times
-        for name, (wall, cpu) in best.items():
-            print(f"  {name:<12} {wall * 1000:7.1f} ms wall {cpu * 1000:7.1f} ms CPU"
-                  f"  (store query + aggregate + layout + {len(FORMATS)} formats)")
-        total = sum(w for w, _ in best.values())
-        cpu = sum(c for _, c in best.values())
-        print(f"all {len(best)} reports x {len(FORMATS)} formats from {args.runs:,} runs: {total:.3f} s wall, "
-              f"{cpu:.3f} s CPU ({'under' if total < 1 else 'OVER'} the 1 s target; best of {args.repeat})")
+        summary(f"fresh read-only connection per report (as `tickets report NAME`)",
+                [render_all(store, reports) for _ in range(args.repeat)], args.runs)
+        with store.reader() as con:
+            shared = lambda sql, params=None: con.execute(sql, params).df()  # noqa: E731
+            summary("one read-only connection for all reports",
+                    [render_all(store, reports, shared) for _ in range(args.repeat)], args.runs)
 
+
+def summary(title: str, trials: list[dict[str, tuple[float, float]]], runs: int) -> None:
+    best = min(trials, key=lambda t: sum(w for w, _ in t.values()))
+    print(title + ":")
+    for name, (wall, cpu) in best.items():
+        print(f"  {name:<12} {wall * 1000:7.1f} ms wall {cpu * 1000:7.1f} ms CPU"
+              f"  (store query + aggregate + layout + {len(FORMATS)} formats)")
+    total = sum(w for w, _ in best.values())
+    cpu = sum(c for _, c in best.values())
+    print(f"  all {len(best)} reports x {len(FORMATS)} formats from {runs:,} runs: {total:.3f} s wall, "
+          f"{cpu:.3f} s CPU ({'under' if total < 1 else 'OVER'} the 1 s target; best of {len(trials)})")
 
 if __name__ == "__main__":
     main()
