@@ -7,6 +7,7 @@ options). Domain knowledge (which names exist, what ranges are legal) lives in t
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, Sequence, Union
 
@@ -27,6 +28,18 @@ def _matches(cell: Mapping[str, Any], rule: Exclusion) -> bool:
         elif value != wanted:
             return False
     return True
+
+
+def _cell_id(cell: Mapping[str, Any]) -> str:
+    """A cheap identity for duplicate detection (plain JSON when it can, the canonical form otherwise)."""
+    try:
+        return json.dumps(cell, sort_keys=True, separators=(",", ":"), allow_nan=False, default=_not_plain)
+    except (TypeError, ValueError):
+        return canonical_json(cell)
+
+
+def _not_plain(obj: Any) -> Any:
+    raise TypeError(type(obj).__name__)
 
 
 def describe_cell(cell: Mapping[str, Any]) -> str:
@@ -84,7 +97,7 @@ class Study:
         out: list[dict[str, Any]] = []
         for index, grid in enumerate(self.grids):
             for cell in grid.cells():
-                ident = canonical_json(cell)
+                ident = _cell_id(cell)
                 if ident in seen:
                     where = (f"grid {seen[ident] + 1} and grid {index + 1}" if seen[ident] != index
                              else f"grid {index + 1} twice")
