@@ -1,6 +1,7 @@
 """The paper's networks: exact weight counts, layer order, initialisation, shapes and errors."""
 from __future__ import annotations
 
+import functools
 import math
 
 import pytest
@@ -22,9 +23,14 @@ from tickets.models import (
 SHAPED = ["cifar100", "tinyimagenet", "fashionmnist"]  # one per input shape (3x32, 3x64, 1x28)
 
 
-def meta_model(name: str, dataset: str = "cifar10", **options) -> nn.Module:
-    with torch.device("meta"):
-        return build_model(name, dataset_info(dataset), **options)
+@functools.lru_cache(maxsize=None)
+def _cached(name: str, dataset: str, options: tuple) -> nn.Module:
+    return build_model(name, dataset_info(dataset), **dict(options))
+
+
+def shared_model(name: str, dataset: str = "cifar10", **options) -> nn.Module:
+    """A model for structure checks (built once per test session; do not modify it)."""
+    return _cached(name, dataset, tuple(sorted(options.items())))
 
 
 def test_registry_names_and_families():
@@ -37,43 +43,44 @@ def test_registry_names_and_families():
 
 
 def test_paper_weight_counts():
-    assert count_prunable(meta_model("resnet32")) == 1_855_584
-    assert count_prunable(meta_model("vgg19")) == 20_024_000
+    assert count_prunable(shared_model("resnet32")) == 1_855_584
+    assert count_prunable(shared_model("vgg19")) == 20_024_000
     # only the classifier changes with the class count
-    assert count_prunable(meta_model("resnet32", "cifar100")) == 1_855_584 + 90 * 128
-    assert count_prunable(meta_model("vgg19", "tinyimagenet")) == 20_024_000 + 190 * 512
-    assert count_prunable(meta_model("lenet300", "mnist")) == 784 * 300 + 300 * 100 + 100 * 10
-    assert count_prunable(meta_model("lenet5", "mnist")) == 6 * 25 + 16 * 6 * 25 + 400 * 120 + 120 * 84 + 84 * 10
+    assert count_prunable(shared_model("resnet32", "cifar100")) == 1_855_584 + 90 * 128
+    assert count_prunable(shared_model("vgg19", "tinyimagenet")) == 20_024_000 + 190 * 512
+    assert count_prunable(shared_model("lenet300", "mnist")) == 784 * 300 + 300 * 100 + 100 * 10
+    assert count_prunable(shared_model("lenet5", "mnist")) == 6 * 25 + 16 * 6 * 25 + 400 * 120 + 120 * 84 + 84 * 10
 
 
 def test_family_depths_and_widths():
     # ResNet depth 6n+2: 3n blocks x 2 convs + stem + 2 shortcuts + classifier
     for depth in (20, 32, 56, 110):
         n = (depth - 2) // 6
-        assert len(prunable_layers(meta_model(f"resnet{depth}"))) == 6 * n + 1 + 2 + 1
+        assert len(prunable_layers(shared_model(f"resnet{depth}"))) == 6 * n + 1 + 2 + 1
     # width is the first stage's channel count; the paper's default is 32 (2x the original 16)
-    narrow = meta_model("resnet32", width=16)
+    narrow = shared_model("resnet32", width=16)
+    assert shared_model("resnet20", width=16.0).conv1.out_channels == 16  # integral floats are fine (JSON)
     assert narrow.conv1.out_channels == 16 and narrow.fc.in_features == 64
-    assert count_prunable(narrow) < count_prunable(meta_model("resnet32")) / 3
+    assert count_prunable(narrow) < count_prunable(shared_model("resnet32")) / 3
     for depth, convs in ((11, 8), (13, 10), (16, 13), (19, 16)):
-        assert len(prunable_layers(meta_model(f"vgg{depth}"))) == convs + 1
-    half = meta_model("vgg19", width=0.5)
+        assert len(prunable_layers(shared_model(f"vgg{depth}"))) == convs + 1
+    half = shared_model("vgg19", width=0.5)
     assert half.classifier.in_features == 256
     assert prunable_layers(half)[0][1].out_channels == 32
 
 
 def test_resnet32_layer_order_shortcut_after_second_conv():
-    names = [n for n, _ in prunable_layers(meta_model("resnet32"))]
+    names = [n for n, _ in prunable_layers(shared_model("resnet32"))]
     assert names[0] == "conv1" and names[-1] == "fc"
     i = names.index("layer2.0.shortcut.0")
     assert names[i - 2: i + 2] == ["layer2.0.conv1", "layer2.0.conv2", "layer2.0.shortcut.0", "layer2.1.conv1"]
     assert names.index("layer3.0.shortcut.0") == names.index("layer3.0.conv2") + 1
     assert sum("shortcut" in n for n in names) == 2
-    assert [n for n, _ in prunable_weights(meta_model("resnet32"))][:2] == ["conv1.weight", "layer1.0.conv1.weight"]
+    assert [n for n, _ in prunable_weights(shared_model("resnet32"))][:2] == ["conv1.weight", "layer1.0.conv1.weight"]
 
 
 def test_resnet32_structure_matches_paper():
-    model = meta_model("resnet32")
+    model = shared_model("resnet32")
     convs = [m for _, m in prunable_layers(model) if isinstance(m, nn.Conv2d)]
     assert all(c.bias is None for c in convs)
     assert {c.out_channels for c in convs} == {32, 64, 128}
@@ -82,14 +89,14 @@ def test_resnet32_structure_matches_paper():
 
 
 def test_vgg19_structure_matches_paper():
-    model = meta_model("vgg19")
+    model = shared_model("vgg19")
     convs = [m for m in model.features if isinstance(m, nn.Conv2d)]
     assert [c.out_channels for c in convs] == [64, 64, 128, 128] + [256] * 4 + [512] * 8
     assert all(c.bias is not None for c in convs)
     assert sum(isinstance(m, nn.MaxPool2d) for m in model.features) == 4
     assert isinstance(model.pool, nn.AvgPool2d) and model.pool.kernel_size == 2
-    assert meta_model("vgg19", "tinyimagenet").pool.kernel_size == 4
-    assert meta_model("vgg19", "fashionmnist").pool.kernel_size == 1
+    assert shared_model("vgg19", "tinyimagenet").pool.kernel_size == 4
+    assert shared_model("vgg19", "fashionmnist").pool.kernel_size == 1
     assert isinstance(model.classifier, nn.Linear) and model.classifier.in_features == 512
     assert [n for n, _ in prunable_layers(model)][-1] == "classifier"
 
@@ -179,4 +186,4 @@ def test_bad_width(name, width):
 def test_every_registered_model_is_buildable_on_a_compatible_dataset():
     for name in MODELS.names():
         dataset = "mnist" if model_family(name) in ("mlp", "lenet") else "cifar10"
-        assert count_prunable(meta_model(name, dataset)) > 0
+        assert count_prunable(shared_model(name, dataset)) > 0

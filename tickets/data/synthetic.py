@@ -29,15 +29,17 @@ def generate(info: DatasetInfo, n_train: int = TRAIN, n_test: int = TEST, seed: 
     patterns = F.interpolate(coarse, size=(info.size, info.size), mode="bilinear", align_corners=False)
     patterns = patterns / patterns.abs().amax(dim=(1, 2, 3), keepdim=True)  # in [-1, 1]
 
+    # every class pattern at every allowed shift, so examples are picked by indexing, not looping
+    offsets = range(-MAX_SHIFT, MAX_SHIFT + 1)
+    shifted = torch.stack([torch.roll(patterns, (dy, dx), dims=(2, 3)) for dy in offsets for dx in offsets])
+
     def split(n: int) -> tuple[Any, Any]:
         labels = torch.arange(n) % info.num_classes
         labels = labels[torch.randperm(n, generator=gen)]
+        shift = torch.randint(0, len(shifted), (n,), generator=gen)
         contrast = 0.1 + 0.15 * torch.rand((n, 1, 1, 1), generator=gen)
-        shifts = torch.randint(-MAX_SHIFT, MAX_SHIFT + 1, (n, 2), generator=gen).tolist()
-        shifted = torch.stack([torch.roll(patterns[label], tuple(shift), dims=(1, 2))
-                               for label, shift in zip(labels.tolist(), shifts)])
         noise = 0.2 * torch.randn((n, info.channels, info.size, info.size), generator=gen)
-        images = 0.5 + contrast * shifted + noise
+        images = 0.5 + contrast * shifted[shift, labels] + noise
         return (images.clamp(0, 1) * 255).round().to(torch.uint8), labels.to(torch.int64)
 
     x_train, y_train = split(n_train)

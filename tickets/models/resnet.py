@@ -82,10 +82,11 @@ class CifarResNet(nn.Module):
 
 def _resnet(depth: int):
     def build(info: DatasetInfo, width: int = 32) -> nn.Module:
-        if not isinstance(width, int) or isinstance(width, bool) or width < 1:
+        integral = isinstance(width, (int, float)) and not isinstance(width, bool) and float(width).is_integer()
+        if not integral or width < 1:
             raise UserError(f"resnet{depth} option width must be a positive integer "
                             f"(channels of the first stage; the paper uses 32), got {width!r}")
-        return CifarResNet(depth, info.channels, info.num_classes, width=width)
+        return CifarResNet(depth, info.channels, info.num_classes, width=int(width))
 
     build.__name__ = f"resnet{depth}"
     build.__doc__ = f"CIFAR ResNet-{depth} (n={(depth - 2) // 6} blocks per stage), stages width/2w/4w."
