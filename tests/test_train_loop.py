@@ -135,3 +135,10 @@ def test_real_lenet5_on_synthetic_data(data_root):
     h = train(model, data, replace(CFG, epochs=2, milestones=(), batch_size=64), seed=0)
     assert all(math.isfinite(v) for r in h.records for v in r.metrics())
     assert h.best_test_acc > 20.0  # 10 classes: chance is 10 %
+
+
+def test_bad_phase_and_optimiser_settings_are_user_errors():
+    with pytest.raises(UserError, match="phase"):
+        train(tiny_model(), tiny_data(), CFG, phase="../x")
+    with pytest.raises(UserError, match="optimiser"):
+        train(tiny_model(), tiny_data(), replace(CFG, nesterov=True, momentum=0.0))

@@ -16,6 +16,7 @@ import contextlib
 import functools
 import json
 import math
+import re
 import time
 import warnings
 from dataclasses import asdict
@@ -36,6 +37,7 @@ from .masking import MaskEnforcer, check_mask, masks_equal
 from .progress import Progress, StepCallback
 
 EpochCallback = Callable[[EpochRecord], None]
+PHASE_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def resolve_device(device: Any = None) -> torch.device:
@@ -83,7 +85,7 @@ def evaluate(model: nn.Module, data: Any, device: Any = None, *, batch_size: int
     """(mean cross-entropy, accuracy in percent) on the true test set, in eval mode (BN running
     statistics). The model's train/eval mode is restored afterwards. One host sync at the end."""
     device = resolve_device(device)
-    forward = forward or model
+    forward = model if forward is None else forward
     autocast = autocast_factory(device, precision)
     was_training = model.training
     model.eval()
@@ -125,6 +127,8 @@ def train(model: nn.Module, data: Any, config, *, mask: Mapping[str, torch.Tenso
     Raises `Diverged` if the training loss becomes NaN/inf (checked once per epoch).
     """
     config = config.validate()
+    if not PHASE_RE.match(phase):
+        raise UserError(f"phase name {phase!r} must be letters, digits, '_' or '-' (it names a folder)")
     device = resolve_device(device)
     with backend_settings(device):
         return _Phase(model, data, config, mask=mask, rundir=rundir, phase=phase, device=device,
@@ -154,8 +158,11 @@ class _Phase:
         self.mask = check_mask(model, mask)
         self.loader = make_loader(data, config.batch_size, device=device, augment=config.augment,
                                   train_view=train_view, channels_last=self.channels_last)
-        self.optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
-                                         weight_decay=config.weight_decay, nesterov=config.nesterov)
+        try:
+            self.optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
+                                             weight_decay=config.weight_decay, nesterov=config.nesterov)
+        except ValueError as exc:  # e.g. nesterov without momentum, negative weight decay
+            raise UserError(f"bad optimiser setting: {exc}") from None
         self.scheduler = torch.optim.lr_scheduler.MultiStepLR(
             self.optimizer, milestones=list(config.milestones), gamma=config.gamma)
         self.generator = torch.Generator(device=device).manual_seed(int(seed))
