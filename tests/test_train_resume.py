@@ -101,12 +101,14 @@ def test_truncated_newest_checkpoint_falls_back_with_a_warning(tmp_path, referen
         run(tmp_path, on_epoch=stop_after(2))
     newest = tmp_path / "train" / "ckpt-0002.pt"
     newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 2])
+    stray = tmp_path / "train" / ".ckpt-0003.pt.abc123.tmp"  # a writer killed mid-write
+    stray.write_bytes(b"partial")
     with pytest.warns(RuntimeWarning, match="ckpt-0002.pt"):
         result = run(tmp_path)
     assert result[0].resumed_from == 1
     assert_same(result, reference)
     assert_metrics_file(tmp_path)  # epoch 2's line was dropped and written again, once
-    assert (tmp_path / "train" / "ckpt-0002.pt.corrupt").exists()
+    assert (tmp_path / "train" / "ckpt-0002.pt.corrupt").exists() and not stray.exists()
 
 
 def test_all_checkpoints_corrupt_restarts_from_scratch(tmp_path, reference):

@@ -99,6 +99,14 @@ def load_latest(rundir: str | Path, phase: str) -> dict[str, Any] | None:
     return None
 
 
+def remove_stray_temporaries(rundir: str | Path, phase: str) -> None:
+    """Temporaries left by a writer killed mid-write (registry.atomic names them `.<name>.*.tmp`)."""
+    folder = phase_dir(rundir, phase)
+    if folder.is_dir():
+        for path in folder.glob(".*.tmp"):
+            path.unlink(missing_ok=True)
+
+
 def rotate(rundir: str | Path, phase: str, keep: int = 2) -> None:
     """Delete all but the newest `keep` checkpoints of the phase."""
     for _, path in list_checkpoints(rundir, phase)[:-keep] if keep > 0 else []:

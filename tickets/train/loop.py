@@ -172,7 +172,10 @@ class _Phase:
 
     # -- start or resume -------------------------------------------------------------------
     def run(self) -> History:
-        state = ckpt.load_latest(self.rundir, self.phase) if self.rundir is not None else None
+        state = None
+        if self.rundir is not None:
+            ckpt.remove_stray_temporaries(self.rundir, self.phase)
+            state = ckpt.load_latest(self.rundir, self.phase)
         if state is not None:
             self._restore(state)
         self.enforcer = MaskEnforcer(self.model, self.mask)
