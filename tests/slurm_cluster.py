@@ -209,14 +209,18 @@ class SlurmCluster:
     def queue_empty(self) -> bool:
         return self.run("squeue", "-h", check=False).stdout.strip() == ""
 
+    def clear_queue(self, timeout: float = 15) -> None:
+        """Cancel every job (one test's jobs never leak into the next)."""
+        if "slurmctld" in self._procs and self._procs["slurmctld"].poll() is None:
+            self.run("scancel", "--full", "--user", _user_name(), check=False, timeout=10)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and not self.queue_empty():
+                time.sleep(0.2)
+
     # ------------------------------------------------------------------ stop
     def stop(self) -> None:
         """Cancel every job, stop every daemon we started, reap leftovers of our jobs."""
-        if "slurmctld" in self._procs and self._procs["slurmctld"].poll() is None:
-            self.run("scancel", "--full", "--user", _user_name(), check=False, timeout=10)
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and not self.queue_empty():
-                time.sleep(0.2)
+        self.clear_queue(timeout=10)
         for name in ("slurmd", "slurmctld", "munged"):
             proc = self._procs.get(name)
             if proc is None or proc.poll() is not None:
@@ -290,3 +294,4 @@ def slurm(slurm_cluster_session, monkeypatch):
     """The session's test cluster, with SLURM_CONF set for this test's process and its children."""
     monkeypatch.setenv("SLURM_CONF", str(slurm_cluster_session.conf))
     yield slurm_cluster_session
+    slurm_cluster_session.clear_queue()

@@ -189,7 +189,7 @@ def resources_from(options: Mapping[str, Any]) -> SlurmResources:
         max_requeues=_positive_int("max_requeues", options.get("max_requeues", 3), 0),
     )
     needed = res.signal_lead + res.checkpoint_interval
-    if res.time_min * 60 < needed:
+    if res.time_s < needed:
         raise UserError(
             f"time {options.get('time')!r} is too short: a job is signalled {res.signal_lead} s before "
             f"its limit to checkpoint and requeue, and one checkpoint interval takes up to "
