@@ -255,18 +255,30 @@ def check_cluster(res: SlurmResources) -> None:
                         f"{_last_line(test.stderr or test.stdout)}")
 
 
-def job_state(job_id: str) -> str | None:
-    """The job's squeue state; '' when SLURM no longer lists it; None when SLURM cannot be asked."""
+def job_states(job_ids: Sequence[str]) -> dict[str, str | None]:
+    """squeue state per job id in one call: '' when SLURM no longer lists the job, None when SLURM
+    cannot be asked (controller down, timeout)."""
+    ids = sorted({str(j) for j in job_ids})
+    if not ids:
+        return {}
     if shutil.which("squeue") is None:
-        return ""
+        return dict.fromkeys(ids, "")
     try:
-        out = _slurm(["squeue", "-h", "-j", str(job_id), "-o", "%T"], timeout=30)
+        out = _slurm(["squeue", "-h", "-r", "-t", "all", "-j", ",".join(ids), "-o", "%i %T"], timeout=30)
     except subprocess.TimeoutExpired:
-        return None
-    if out.returncode != 0:
-        return "" if "Invalid job id" in out.stderr else None
-    states = out.stdout.split()
-    return states[0] if states else ""
+        return dict.fromkeys(ids, None)
+    if out.returncode != 0:  # a single unknown id is an error; several are silently dropped
+        return dict.fromkeys(ids, "" if "Invalid job id" in out.stderr else None)
+    states: dict[str, str | None] = dict.fromkeys(ids, "")
+    for line in out.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] in states:
+            states[parts[0]] = parts[1]
+    return states
+
+
+def job_state(job_id: str) -> str | None:
+    return job_states([job_id])[str(job_id)]
 
 
 # ---------------------------------------------------------------------------- inside the job
@@ -385,12 +397,20 @@ class SlurmExecutor:
     def __post_init__(self) -> None:
         self.options = options_with_env(self.options)
         self.resources = resources_from(self.options)
+        self._checked = False
 
     # -- launch
+    def prepare(self) -> None:
+        """Ask the cluster whether it takes our request (tools, partition, `sbatch --test-only`).
+        Raises UserError; submits nothing. `launch` calls it once if the scheduler did not."""
+        if not self._checked:
+            check_cluster(self.resources)
+            self._checked = True
+
     def launch(self, jobs: Sequence[Job], on_event: Callable[[str, Job, Mapping[str, Any]], None]) -> None:
         if not jobs:
             return
-        check_cluster(self.resources)
+        self.prepare()
         from registry import lease as leases
 
         folder = Path(self.options.get("folder") or jobs[0].rundir.parent.parent / "slurm")
@@ -398,11 +418,16 @@ class SlurmExecutor:
         held: set[str] = set()
         waves: list[list[tuple[Job, tuple[str, ...]]]] = []
         level: dict[str, int] = {}
+        earlier = {job.key: _read_submitted(job.rundir) for job in jobs}
+        for job in jobs:  # dependencies outside this batch that were submitted earlier
+            for dep_dir in _dep_dirs(job):
+                earlier.setdefault(dep_dir.name, _read_submitted(dep_dir))
+        states = job_states([r["job_id"] for r in earlier.values() if r])
         for job in jobs:
-            record = _read_submitted(job.rundir)
+            record = earlier[job.key]
             if (job.rundir / "result.json").exists():
                 continue
-            if record and job_state(record["job_id"]) in ALIVE_STATES | {None}:
+            if record and states.get(record["job_id"]) in ALIVE_STATES | {None}:
                 job_ids[job.key] = record["job_id"]
                 on_event("queued", job, record)
                 continue
@@ -410,7 +435,7 @@ class SlurmExecutor:
                 held.add(job.key)
                 on_event("held", job, {"reason": "running under another executor's lease"})
                 continue
-            after, wait_for, why = self._dependencies(job, job_ids, held, level)
+            after, wait_for, why = self._dependencies(job, job_ids, held, level, earlier, states)
             if why:
                 held.add(job.key)
                 on_event("held", job, {"reason": why})
@@ -430,7 +455,8 @@ class SlurmExecutor:
                     job_ids[job.key] = record["job_id"]
                     on_event("submitted", job, record)
 
-    def _dependencies(self, job: Job, job_ids: Mapping[str, str], held: set[str], level: Mapping[str, int]):
+    def _dependencies(self, job: Job, job_ids: Mapping[str, str], held: set[str], level: Mapping[str, int],
+                      earlier: Mapping[str, Any], states: Mapping[str, str | None]):
         """(sorted dependency refs, in-batch keys waited for, reason to hold back or '')."""
         try:
             stage = read_json(job.rundir / "stage.json")
@@ -448,8 +474,8 @@ class SlurmExecutor:
                 if key in level:
                     keys.add(key)
                 continue
-            record = _read_submitted(dep_dir)
-            if record and job_state(record["job_id"]) in ALIVE_STATES:
+            record = earlier.get(key) or _read_submitted(dep_dir)
+            if record and states.get(record["job_id"]) in ALIVE_STATES:
                 refs.add(record["job_id"])
                 continue
             return (), (), f"dependency {role} {key} is neither done nor queued in SLURM"
@@ -499,8 +525,12 @@ class SlurmExecutor:
     def alive(self, submitted: Mapping[str, Any]) -> bool:
         """True while SLURM lists the job as pending, running or requeued. When SLURM cannot be
         asked (controller down) the job counts as alive, so nothing is submitted twice."""
-        state = job_state(str(submitted["job_id"]))
-        return state is None or state in ALIVE_STATES
+        return self.alive_many([submitted])[str(submitted["job_id"])]
+
+    def alive_many(self, submitted: Sequence[Mapping[str, Any]]) -> dict[str, bool]:
+        """`alive` for many records with one squeue call: {job_id: alive}."""
+        states = job_states([str(r["job_id"]) for r in submitted])
+        return {j: s is None or s in ALIVE_STATES for j, s in states.items()}
 
     def describe(self, submitted: Mapping[str, Any]) -> str:
         """One line on where a job stands, for status and failure reports."""
@@ -515,13 +545,23 @@ class SlurmExecutor:
 
     def cancel(self, submitted: Sequence[Mapping[str, Any]]) -> int:
         ids = [str(r["job_id"]) for r in submitted if r.get("job_id")]
-        live = [j for j in ids if job_state(j) in ALIVE_STATES]
+        states = job_states(ids)
+        live = [j for j in ids if states.get(j) in ALIVE_STATES]
         if not live:
             return 0
         out = _slurm([_tool("scancel"), *live])
         if out.returncode != 0:
             raise UserError(f"scancel failed: {_last_line(out.stderr)}")
         return len(live)
+
+
+def _dep_dirs(job: Job) -> list[Path]:
+    try:
+        stage = read_json(job.rundir / "stage.json")
+    except (OSError, ValueError):
+        return []
+    dirs = stage.get("dep_dirs") or {}
+    return [Path(dirs.get(role) or job.rundir.parent / key) for role, key in (stage.get("deps") or {}).items()]
 
 
 def _read_submitted(rundir: Path) -> dict[str, Any] | None:
