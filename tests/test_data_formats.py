@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import pickle
 import struct
 from pathlib import Path
@@ -269,6 +270,9 @@ def test_second_load_reads_the_cache(root):
     assert torch.equal(first.x_train, second.x_train)
     assert locate("mnist", root) == cache
     assert not list(cache.parent.glob(".*.tmp"))  # written atomically, no stray temporaries
+    umask = os.umask(0)
+    os.umask(umask)
+    assert cache.stat().st_mode & 0o777 == 0o666 & ~umask  # shareable like any file, not mkstemp's 0600
 
 
 def test_corrupt_cache_is_decoded_again(root):

@@ -137,5 +137,8 @@ def _write_cache(path: Path, tensors: dict[str, Any]) -> None:
 
     try:
         write_atomic(path, lambda fh: torch.save(dict(tensors), fh))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(path, 0o666 & ~umask)  # mkstemp makes 0600; a shared data root needs the usual mode
     except OSError as exc:  # a read-only data root still trains, it just decodes every time
         warnings.warn(f"could not write dataset cache {path}: {exc}", stacklevel=3)
