@@ -176,9 +176,13 @@ class TicketsDomain:
     # ----------------------------------------------------------------------------- running
     def run(self, stage: Mapping[str, Any], rundir: Path, dep_dirs: Mapping[str, Path],
             report: Callable[[Mapping[str, Any]], None], *, device: Any = None,
-            data_root: str | Path | None = None, data: Any = None) -> dict[str, Any]:
+            data_root: str | Path | None = None, data: Any = None,
+            step_interval: float = 2.0) -> dict[str, Any]:
         """Run one stage in `rundir` (resuming from its checkpoints) and return its result.
 
+        `report` gets {"event": "phase" | "epoch" | "step", "phase", "epoch", "epochs", ...}: every
+        phase start and finished epoch, and step counts at most every `step_interval` seconds (the
+        registry's worker writes each report to progress.json; a progress bar asks for more often).
         `device` defaults to the GPU when there is one; `data` (already loaded) saves a reload when
         a caller runs several stages of the same dataset in one process."""
         import torch
@@ -211,7 +215,13 @@ class TicketsDomain:
         def on_epoch(record) -> None:
             report({"event": "epoch", "epochs": phase["epochs"], **record.to_dict()})
 
+        last_step = [-math.inf]
+
         def on_step(epoch: int, step: int, steps_: int) -> None:
+            now = time.monotonic()
+            if now - last_step[0] < step_interval:
+                return
+            last_step[0] = now
             report({"event": "step", "phase": phase["name"], "epoch": epoch,
                     "epochs": phase["epochs"], "step": step, "steps": steps_})
 

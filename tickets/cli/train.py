@@ -119,6 +119,11 @@ def train(dataset, model, method, sparsity, check, method_opts, model_opts, seed
         raise UserError(f"method {method} prunes: give --sparsity (e.g. 0.9)")
     stages = DOMAIN.expand(cell)
     out_dir = _writable_out(out)
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UserError("--device cuda: no CUDA device is visible here; use --device cpu")
 
     from tickets.data import load_dataset
 
@@ -177,7 +182,8 @@ def _run_stage(domain, stage, rundir: Path, dep_dirs: dict[str, Path], *, data, 
                   "spec": dict(stage.spec), "columns": dict(stage.columns), "deps": dict(stage.deps)}
     with _ProgressDisplay(f"{stage.kind} {stage.columns['method']}") as display:
         try:
-            result = domain.run(stage_dict, rundir, dep_dirs, display.report, device=device, data=data)
+            result = domain.run(stage_dict, rundir, dep_dirs, display.report, device=device, data=data,
+                                step_interval=0.1)
         except UserError:
             raise
         except BaseException as exc:
