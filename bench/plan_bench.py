@@ -19,24 +19,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from registry.domain import Stage  # noqa: E402
 from registry.grid import Grid, Study  # noqa: E402
-from registry.plan import make_plan, stage_key  # noqa: E402
+from registry.plan import make_plan  # noqa: E402
 from registry.store import Store  # noqa: E402
 
 
 class BenchDomain:
     name = "bench"
 
-    def __init__(self, fast_keys: bool = True):
-        # The domain needs its pretraining stage's key for the ticket's deps. `Stage.key` goes
-        # through registry.identity's generic path (~50 µs); `registry.plan.stage_key` is the
-        # JSON fast path (~10 µs) and gives the same key.
-        self.key = stage_key if fast_keys else (lambda stage: stage.key)
-
     def expand(self, cell):
         base = {"dataset": cell["dataset"], "model": cell["model"], "seed": cell["seed"]}
         pretrain = Stage("pretrain", base, base, {**base, "method": "dense", "check": "none", "sparsity": 0.0})
         ident = {**base, "method": cell["method"], "sparsity": cell["sparsity"], "check": cell["check"]}
-        return [pretrain, Stage("ticket", ident, ident, ident, deps={"pretrain": self.key(pretrain)})]
+        return [pretrain, Stage("ticket", ident, ident, ident, deps={"pretrain": pretrain.key})]
 
 
 def build_study(cells: int) -> Study:
@@ -70,10 +64,9 @@ def main() -> None:
     parser.add_argument("--stored", type=int, default=100_000)
     parser.add_argument("--home")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--slow-keys", action="store_true", help="the domain calls Stage.key for deps")
     args = parser.parse_args()
     home = Path(args.home or tempfile.mkdtemp(prefix="plan-bench-"))
-    store, study, domain = Store(home), build_study(args.cells), BenchDomain(fast_keys=not args.slow_keys)
+    store, study, domain = Store(home), build_study(args.cells), BenchDomain()
     if store.exists():
         fill = float("nan")
     else:

@@ -30,18 +30,6 @@ def _matches(cell: Mapping[str, Any], rule: Exclusion) -> bool:
     return True
 
 
-def _cell_id(cell: Mapping[str, Any]) -> str:
-    """A cheap identity for duplicate detection (plain JSON when it can, the canonical form otherwise)."""
-    try:
-        return json.dumps(cell, sort_keys=True, separators=(",", ":"), allow_nan=False, default=_not_plain)
-    except (TypeError, ValueError):
-        return canonical_json(cell)
-
-
-def _not_plain(obj: Any) -> Any:
-    raise TypeError(type(obj).__name__)
-
-
 def describe_cell(cell: Mapping[str, Any]) -> str:
     """Short human form: 'dataset=cifar10 model=vgg19 ...' (dict-valued fields left out)."""
     return " ".join(f"{k}={v}" for k, v in cell.items() if not isinstance(v, Mapping))
@@ -97,7 +85,7 @@ class Study:
         out: list[dict[str, Any]] = []
         for index, grid in enumerate(self.grids):
             for cell in grid.cells():
-                ident = _cell_id(cell)
+                ident = canonical_json(cell)
                 if ident in seen:
                     where = (f"grid {seen[ident] + 1} and grid {index + 1}" if seen[ident] != index
                              else f"grid {index + 1} twice")

@@ -8,7 +8,8 @@ import dataclasses
 import hashlib
 import json
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 KEY_LENGTH = 16
 
@@ -49,9 +50,19 @@ def _equal(a: Any, b: Any) -> bool:
     return to_plain(a) == to_plain(b)
 
 
+def _not_plain(obj: Any) -> Any:
+    raise TypeError  # a dataclass or other non-JSON value: take the generic path
+
+
 def canonical_json(obj: Any) -> str:
-    """Sorted keys, no whitespace, floats in shortest repr: one string per identity."""
-    return json.dumps(to_plain(obj), sort_keys=True, separators=(",", ":"), allow_nan=False)
+    """Sorted keys, no whitespace, floats in shortest repr: one string per identity.
+
+    Plain JSON data (the common case when planning thousands of cells) is dumped directly; anything
+    else (dataclasses, tuples) goes through `to_plain` first. Both paths give the same string."""
+    try:
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False, default=_not_plain)
+    except (TypeError, ValueError):
+        return json.dumps(to_plain(obj), sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
 def key_of(identity: Mapping[str, Any]) -> str:

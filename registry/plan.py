@@ -70,28 +70,6 @@ def domain_path_for(study: Study) -> str:
     return os.environ.get("TICKETS_DOMAIN") or study.domain
 
 
-def _reject(obj: Any) -> Any:
-    raise TypeError(type(obj).__name__)
-
-
-def stage_key(stage: Stage) -> str:
-    """`stage.key`, computed straight from JSON when the identity is plain JSON data (the common case,
-    and ~5x faster than the generic path); anything else (dataclasses, NaN, mixed dict keys) takes
-    `Stage.key` itself. Identities are built with `to_plain`, whose dict keys are strings, so both
-    paths serialise alike; tests/test_registry_units.py pins that they agree."""
-    import hashlib
-    import json
-
-    from registry.identity import KEY_LENGTH
-
-    identity = {"kind": stage.kind, **stage.identity, "deps": dict(stage.deps)}
-    try:
-        text = json.dumps(identity, sort_keys=True, separators=(",", ":"), allow_nan=False, default=_reject)
-    except (TypeError, ValueError):
-        return stage.key
-    return hashlib.sha256(text.encode()).hexdigest()[:KEY_LENGTH]
-
-
 def expand(study: Study, domain: Domain | None = None, domain_path: str | None = None):
     """(cells, stages by key in dependency order, per-cell keys)."""
     domain = domain or load_domain(domain_path or domain_path_for(study))
@@ -105,7 +83,7 @@ def expand(study: Study, domain: Domain | None = None, domain_path: str | None =
             raise UserError(f"cell {describe_cell(cell)}: {exc}") from None
         keys = []
         for stage in cell_stages:
-            key = stage_key(stage)
+            key = stage.key
             if key not in stages:
                 stages[key] = stage
             keys.append(key)

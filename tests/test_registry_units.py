@@ -16,7 +16,7 @@ from registry.atomic import append_jsonl, write_json
 from registry.domain import Stage
 from registry.errors import UserError
 from registry.ingest import ingest
-from registry.plan import stage_key
+from registry.identity import canonical_json, to_plain
 from registry.store import Store
 from tickets.cli.main import cli
 
@@ -41,16 +41,16 @@ def test_lease_is_exclusive_and_stale_leases_are_reclaimed(tmp_path, monkeypatch
     assert not (tmp_path / "lease.json").exists()
 
 
-def test_fast_stage_key_matches_stage_key():
-    stages = [Stage("pretrain", {"dataset": "c", "seed": 3, "train": {"epochs": 2, "lr": 0.05,
-                                                                     "milestones": [1, 2]}}, {}, {}),
-              Stage("ticket", {"method": {"name": "snip", "k": (1, 2)}, "sparsity": 0.95, "x": None,
-                               "flag": True}, {}, {}, deps={"pretrain": "abc"}),
-              Stage("ticket", {"sparsity": float("nan")}, {}, {})]
-    for stage in stages[:2]:
-        assert stage_key(stage) == stage.key
+def test_plain_json_fast_path_matches_generic_canonical_form():
+    identities = [{"kind": "pretrain", "dataset": "c", "seed": 3, "train": {"epochs": 2, "lr": 0.05,
+                                                                           "milestones": [1, 2]}},
+                  {"kind": "ticket", "method": {"name": "snip", "k": (1, 2)}, "sparsity": 0.95, "x": None,
+                   "flag": True, "deps": {"pretrain": "abc"}}]
+    for identity in identities:
+        generic = json.dumps(to_plain(identity), sort_keys=True, separators=(",", ":"))
+        assert canonical_json(identity) == generic
     with pytest.raises(ValueError):
-        stage_key(stages[2])
+        Stage("ticket", {"sparsity": float("nan")}, {}, {}).key
 
 
 def _finished_run(home: Path, key: str, result: str | None = None) -> Path:
