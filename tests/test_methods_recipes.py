@@ -170,3 +170,18 @@ def test_pruning_step_is_not_redone_and_runs_are_deterministic(runs, tmp_path):
     assert first.keys() == second.keys() and all(torch.equal(first[n], second[n]) for n in first)
     assert json.loads((r["ticket"] / "layers.json").read_text()) == \
         json.loads((tmp_path / "fresh" / "layers.json").read_text())
+
+
+def test_a_saved_mask_is_reused_not_recomputed(runs, tmp_path):
+    """An attempt that died after publishing mask.pt resumes with that mask, whatever it is."""
+    planted = torch.load(runs("random_tickets")["ticket"] / "mask.pt", weights_only=True)
+    stage = runs("snip")["stages"][-1]
+    rundir = tmp_path / "resumed"
+    rundir.mkdir()
+    torch.save(planted, rundir / "mask.pt")
+    DOMAIN.run({"kind": stage.kind, "spec": dict(stage.spec)}, rundir, {}, lambda e: None, device="cpu")
+    stats = read_json(rundir / "layers.json")
+    assert [row["kept"] for row in stats] == [int(m.sum()) for m in planted.values()]
+    final = final_weights(rundir)
+    for name, m in planted.items():
+        assert (final[name][~m] == 0).all()
