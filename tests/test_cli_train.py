@@ -3,7 +3,6 @@ and one real Fashion-MNIST run when the Debian dataset package is installed."""
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 

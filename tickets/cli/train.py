@@ -6,7 +6,6 @@ layers.json, result.json): a stage already finished there is not redone, an inte
 resumes from its last epoch checkpoint. torch is imported only inside the command."""
 from __future__ import annotations
 
-import dataclasses
 import os
 import traceback
 import typing

@@ -15,7 +15,6 @@ masks, shuffled weights) comes from generators seeded by (run seed, purpose), so
 reproducible and its purposes do not share a stream."""
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import math
 from dataclasses import dataclass, field, replace
@@ -231,8 +230,6 @@ def magnitude_global_mask(ctx: RunContext, model, *, prune_classifier: bool = Fa
                           sparsity: float | None = None, within=None):
     """One global magnitude threshold (optionally sparing the classifier); `within` keeps an earlier
     mask's pruned weights pruned (iterative pruning)."""
-    from tickets.pruning.masks import global_topk_mask
-
     scores = _scores_of(model)
     if within is not None:
         scores = {n: s.masked_fill(~within[n].cpu(), -math.inf) if n in within else s
