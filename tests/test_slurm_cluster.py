@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from slurm_cluster import slurm, slurm_cluster_session  # noqa: F401  (pytest fixtures)
+pytest_plugins = ("slurm_cluster",)  # the test-cluster fixtures: one cluster per session
 
 pytestmark = pytest.mark.slurm
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from slurm_cluster import slurm, slurm_cluster_session  # noqa: F401  (pytest fixtures)
+pytest_plugins = ("slurm_cluster",)  # the test-cluster fixtures: one cluster per session
 
 pytestmark = pytest.mark.slurm
 TESTS = Path(__file__).resolve().parent
