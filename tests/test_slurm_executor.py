@@ -262,3 +262,23 @@ def test_bad_resources_are_refused_before_anything_is_submitted(env, slurm, tmp_
         SlurmExecutor(options=options).launch([Job("k", rundir)], lambda *a: None)
     assert not (rundir / "submitted.json").exists()
     assert not slurm_jobs(slurm)
+
+
+def test_cancel_stops_a_running_job_and_leaves_its_stage_resumable(env, slurm, tmp_path):
+    study = tmp_path / "long.py"
+    study.write_text(STUDY.replace('methods=["lt"]', 'methods=["dense"]')
+                     .format(name="long", sparsities=[0.0], seed=0, train={"epochs": 40, "sleep": 0.5}))
+    out = tickets(env, "study", "run", str(study), "--executor", "slurm")
+    assert out.returncode == 0, out.stderr
+    (key, record), = submitted_records().items()
+    rundir = home() / "runs" / key
+    slurm.wait_until(lambda: (rundir / "ckpt.json").exists(), timeout=40, what="the first epoch checkpoint")
+    cancel = tickets(env, "study", "cancel", str(study))
+    assert "slurm: cancelled 1 of 1 submitted jobs" in cancel.stdout, cancel.stdout + cancel.stderr
+    slurm.wait_until(lambda: slurm.job_state(record["job_id"]) == "CANCELLED" and not slurm_jobs(slurm),
+                     timeout=30, what="the running job to be cancelled")
+    # stopped by SLURM, not failed: no error.json, lease freed, checkpoints kept for the resubmission
+    assert not (rundir / "error.json").exists()
+    assert not (rundir / "lease.json").exists()
+    assert (rundir / "ckpt.json").exists()
+    assert plan_counts(study) == {"done": 0, "running": 0, "failed": 0, "missing": 1}
