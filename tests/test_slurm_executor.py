@@ -282,3 +282,21 @@ def test_cancel_stops_a_running_job_and_leaves_its_stage_resumable(env, slurm, t
     assert not (rundir / "lease.json").exists()
     assert (rundir / "ckpt.json").exists()
     assert plan_counts(study) == {"done": 0, "running": 0, "failed": 0, "missing": 1}
+
+
+def test_a_job_out_of_requeues_fails_with_that_reason(env, slurm, tmp_path):
+    """max_requeues=0: the first pre-timeout signal ends the run, recorded as a failure that says why."""
+    study = tmp_path / "norequeue.py"
+    study.write_text(STUDY.replace('methods=["lt"]', 'methods=["dense"]')
+                     .format(name="norequeue", sparsities=[0.0], seed=0, train={"epochs": 40, "sleep": 0.5}))
+    out = tickets({**env, "TICKETS_SLURM_MAX_REQUEUES": "0"}, "study", "run", str(study), "--executor", "slurm")
+    assert out.returncode == 0, out.stderr
+    (key, record), = submitted_records().items()
+    rundir = home() / "runs" / key
+    slurm.wait_until(lambda: (rundir / "ckpt.json").exists(), timeout=40, what="the first epoch checkpoint")
+    slurm.run("scancel", "--signal=USR2", record["job_id"])
+    slurm.wait_until(lambda: (rundir / "error.json").exists(), timeout=30, what="error.json")
+    reason = json.loads((rundir / "error.json").read_text())["reason"]
+    assert "stopped by its time limit more than max_requeues times" in reason
+    slurm.wait_until(lambda: slurm.job_state(record["job_id"]) == "FAILED", timeout=30, what="FAILED")
+    assert plan_counts(study)["failed"] == 1

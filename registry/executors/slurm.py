@@ -304,13 +304,20 @@ class StageJob:
 
     def __call__(self, rundir: str) -> int:
         path = Path(rundir)
-        while True:
-            if (path / "result.json").exists():
-                return 0
-            code = self._run_worker(path)
-            if code != HELD:
-                break
-            self._wait_for_holder(path)
+        try:
+            while True:
+                if (path / "result.json").exists():
+                    return 0
+                code = self._run_worker(path)
+                if code != HELD:
+                    break
+                self._wait_for_holder(path)
+        except Exception as exc:  # submitit gave up requeueing (raised from its signal handler)
+            if type(exc).__name__ == "UncompletedJobError" and not (path / "result.json").exists():
+                reason = (f"SLURM job {_job_label()} was stopped by its time limit more than max_requeues "
+                          f"times ({exc}); give it a longer time and run with --retry-failed")
+                write_json(path / "error.json", {"reason": reason, "traceback": ""})
+            raise
         if (path / "result.json").exists():
             return 0
         raise RuntimeError(self._failure(path, code))
@@ -336,9 +343,7 @@ class StageJob:
     @staticmethod
     def _failure(rundir: Path, code: int) -> str:
         """Why the stage did not finish; records error.json when the worker could not."""
-        job = os.environ.get("SLURM_ARRAY_JOB_ID") and (
-            f"{os.environ['SLURM_ARRAY_JOB_ID']}_{os.environ.get('SLURM_ARRAY_TASK_ID')}")
-        job = job or os.environ.get("SLURM_JOB_ID", "?")
+        job = _job_label()
         try:
             return str(read_json(rundir / "error.json").get("reason"))
         except (OSError, ValueError):
@@ -369,6 +374,13 @@ class StageJob:
                 proc.wait(timeout=30)
             _release_lease_of(Path(rundir), proc.pid)
         return submitit.helpers.DelayedSubmission(make_stage_job(), rundir)
+
+
+def _job_label() -> str:
+    """This job as squeue names it: ARRAY_TASK for array tasks, else the job id."""
+    if os.environ.get("SLURM_ARRAY_JOB_ID"):
+        return f"{os.environ['SLURM_ARRAY_JOB_ID']}_{os.environ.get('SLURM_ARRAY_TASK_ID')}"
+    return os.environ.get("SLURM_JOB_ID", "?")
 
 
 def _release_lease_of(rundir: Path, pid: int) -> None:
