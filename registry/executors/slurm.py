@@ -364,16 +364,36 @@ class StageJob:
         """submitit's pre-timeout / preemption hook: stop the worker, then requeue this same job."""
         import submitit
 
-        proc = self._proc
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=30)
+        proc = getattr(self, "_proc", None)
+        if proc is not None and proc.returncode is None:
+            _stop(proc.pid)
             _release_lease_of(Path(rundir), proc.pid)
         return submitit.helpers.DelayedSubmission(make_stage_job(), rundir)
+
+
+def _stop(pid: int, grace: float = 30) -> None:
+    """SIGTERM the worker, SIGKILL it after `grace` seconds, and reap it. Plain os.waitpid, because
+    this runs inside a signal handler that may have interrupted Popen.poll() holding its lock."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + grace
+    while True:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # already reaped
+            return
+        if done:
+            return
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+            return
+        time.sleep(0.1)
 
 
 def _job_label() -> str:
