@@ -186,6 +186,8 @@ class Store:
         with open(self.lock_path, "a+") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
+                if not self.path.exists():
+                    self._create_file()
                 con = self._connect(read_only=False)
                 try:
                     _create_schema(con)
@@ -200,6 +202,22 @@ class Store:
                     con.close()
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _create_file(self) -> None:
+        """Publish a new store whole: schema built in a temporary file, then renamed into place,
+        so a process killed while creating it never leaves a database without tables."""
+        import duckdb
+
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        con = duckdb.connect(str(tmp))
+        try:
+            _create_schema(con)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(tmp, self.path)
 
     def engine(self, read_only: bool = True):
         """A SQLAlchemy engine (duckdb-sqlalchemy) for SQLModel reads; dispose it when done."""

@@ -1,4 +1,7 @@
 """`python -m registry.worker RUNDIR`: run the one stage described by RUNDIR/stage.json.
+`python -m registry.worker --serve`: run stages whose run directories arrive on stdin, one per line,
+answering each with its exit status on stdout; the local pool keeps one such process per slot so
+torch is imported once per slot, not once per stage.
 
 Takes the stage's lease (exits quietly with HELD when someone else holds a live one), loads the
 domain by import path, calls its `run`, and publishes result.json atomically, or error.json with
@@ -109,10 +112,38 @@ def run_stage(rundir: Path) -> int:
         leases.release(lease)
 
 
+def serve() -> int:
+    """Answer run directories read from stdin with exit statuses; each stage logs to its worker.log."""
+    answers = os.fdopen(os.dup(1), "w", buffering=1)  # the protocol channel; fd 1/2 go to the logs
+    for line in sys.stdin:
+        rundir = Path(line.strip()).resolve()
+        if not line.strip():
+            continue
+        with open(rundir / "worker.log", "ab", buffering=0) as log:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(log.fileno(), 1)
+            os.dup2(log.fileno(), 2)
+            try:
+                code = run_stage(rundir)
+            except Exception:  # e.g. an unreadable stage.json: this stage fails, the server goes on
+                traceback.print_exc()
+                code = FAILED
+            sys.stdout.flush()
+            sys.stderr.flush()
+        answers.write(f"{code}\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--serve"]:
+        try:
+            return serve()
+        except KeyboardInterrupt:
+            return 130
     if len(argv) != 1:
-        sys.stderr.write("usage: python -m registry.worker RUNDIR\n")
+        sys.stderr.write("usage: python -m registry.worker RUNDIR | --serve\n")
         return 2
     try:
         return run_stage(Path(argv[0]).resolve())

@@ -4,7 +4,7 @@ Cells look like the real ones (dataset, model, method, check, sparsity, seed, tr
 Methods "lt" and "dense" share a "pretrain" stage per (dataset, model, seed, train); "lt" and
 "rand" produce a "ticket" stage. Runs sleep a little per epoch, write metrics.jsonl/layers.json,
 resume from `ckpt.json`, and can be told to fail (`train={"fail": True}`) or return NaN
-(`train={"nan": True}`). If FAKE_DOMAIN_LOG names a file, every run appends "start KEY" and
+(`train={"nan": True}`), or kill their worker process (`train={"crash": True}`). If FAKE_DOMAIN_LOG names a file, every run appends "start KEY" and
 "done KEY" lines to it so tests can count executions."""
 from __future__ import annotations
 
@@ -76,6 +76,8 @@ class FakeDomain:
         _log(f"start {key}")
         if train.get("fail"):
             raise RuntimeError("told to fail")
+        if train.get("crash"):  # the whole worker process dies, as on a segfault or the OOM killer
+            os._exit(9)
         for role, path in dep_dirs.items():
             if not (Path(path) / "result.json").exists():
                 raise RuntimeError(f"dependency {role} has no result")

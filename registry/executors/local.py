@@ -1,5 +1,10 @@
 """The local executor: a pool of worker subprocesses, one run per slot.
 
+Each slot keeps one `python -m registry.worker --serve` process alive and hands it run directories
+over a pipe, so torch is imported once per slot rather than once per stage (seconds per stage on a
+small machine). A worker that dies mid-stage is replaced for the next job; its stage is judged by
+what it left in the run directory, exactly as a one-shot worker would be.
+
 Slots are CPU workers (`workers=N`, CUDA hidden) or one per GPU (`gpus=["0", "1"]`, each with its
 own CUDA_VISIBLE_DEVICES). A job starts when every job it comes `after` is done; a job whose
 dependency failed is reported failed ("blocked") without running. A worker that finds the stage
@@ -16,16 +21,53 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from registry import lease as leases
-from registry.atomic import read_json
+from registry.atomic import read_json, write_json
 from registry.executors import EXECUTORS, Job
 
 HELD = 75  # registry.worker.HELD (not imported: keep this module light)
 
 
+class _Server:
+    """One persistent worker process; `submit` a run directory, then poll `answer` for its status."""
+
+    def __init__(self, env: Mapping[str, str]):
+        self.proc = subprocess.Popen([sys.executable, "-m", "registry.worker", "--serve"], env=dict(env),
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        os.set_blocking(self.proc.stdout.fileno(), False)
+        self._buffer = b""
+
+    def submit(self, rundir: Path) -> None:
+        self.proc.stdin.write(f"{rundir}\n".encode())
+        self.proc.stdin.flush()
+
+    def answer(self) -> int | None:
+        """The finished stage's exit status, the process's own if it died, or None while running."""
+        chunk = self.proc.stdout.read()
+        if chunk:
+            self._buffer += chunk
+        if b"\n" in self._buffer:
+            line, self._buffer = self._buffer.split(b"\n", 1)
+            return int(line)
+        return self.proc.poll()
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def close(self, timeout: float = 10) -> None:
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=timeout)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+
+    def terminate(self) -> None:
+        self.proc.terminate()
+
+
 @dataclass
 class _Running:
     job: Job
-    proc: subprocess.Popen
+    proc: _Server
     slot: int
     progress_mtime: float = 0.0
 
@@ -45,14 +87,21 @@ class LocalExecutor:
         else:
             self.slots = [{"CUDA_VISIBLE_DEVICES": ""} for _ in range(max(1, int(self.workers)))]
 
-    def _start(self, job: Job, slot: int) -> subprocess.Popen:
-        env = {**os.environ, **self.slots[slot]}
-        log = open(job.rundir / "worker.log", "ab")
-        try:
-            return subprocess.Popen([sys.executable, "-m", "registry.worker", str(job.rundir)],
-                                    env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        finally:
-            log.close()
+    def _start(self, job: Job, slot: int, servers: dict[int, _Server]) -> _Server:
+        server = servers.get(slot)
+        if server is None or not server.alive():
+            server = servers[slot] = _Server({**os.environ, **self.slots[slot]})
+        server.submit(job.rundir)
+        return server
+
+    @classmethod
+    def _record_failure(cls, job: Job, code: int | None) -> str:
+        """The stage's failure reason; a worker that died without writing one (a segfault, the OOM
+        killer) gets an error.json here so the store records the failure like any other."""
+        reason = cls._reason(job, code)
+        if not (job.rundir / "error.json").exists():
+            write_json(job.rundir / "error.json", {"reason": reason, "traceback": ""})
+        return reason
 
     @staticmethod
     def _reason(job: Job, code: int | None) -> str:
@@ -67,11 +116,12 @@ class LocalExecutor:
         running: list[_Running] = []
         watched: list[Job] = []  # leased by someone else
         free = list(range(len(self.slots)))
+        servers: dict[int, _Server] = {}
         try:
             while pending or running or watched:
                 progressed = False
                 for run in list(running):
-                    code = run.proc.poll()
+                    code = run.proc.answer()
                     if code is None:
                         self._progress(run, on_event)
                         continue
@@ -86,7 +136,7 @@ class LocalExecutor:
                         on_event("waiting", run.job, {"holder": leases.read_lease(run.job.rundir)})
                     else:
                         state[run.job.key] = "failed"
-                        on_event("failed", run.job, {"reason": self._reason(run.job, code)})
+                        on_event("failed", run.job, {"reason": self._record_failure(run.job, code)})
                 for job in list(watched):
                     if (job.rundir / "result.json").exists():
                         watched.remove(job)
@@ -124,19 +174,18 @@ class LocalExecutor:
                         on_event("waiting", job, {"holder": holder})
                         continue
                     slot = free.pop(0)
-                    running.append(_Running(job, self._start(job, slot), slot))
+                    running.append(_Running(job, self._start(job, slot, servers), slot))
                     on_event("start", job, {"slot": slot, **self.slots[slot]})
                 if not progressed:
                     time.sleep(self.poll)
         except BaseException:
-            for run in running:
-                run.proc.terminate()
-            for run in running:
-                try:
-                    run.proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    run.proc.kill()
+            for server in servers.values():
+                server.terminate()
+            for server in servers.values():
+                server.close()
             raise
+        for server in servers.values():
+            server.close()
 
     def _progress(self, run: _Running, on_event: Callable[[str, Job, Mapping[str, Any]], None]) -> None:
         path = run.job.rundir / "progress.json"

@@ -1,0 +1,37 @@
+"""The local pool's persistent workers: one process serves many stages; a worker that dies takes
+only its own stage down and is replaced for the next one."""
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from registry.store import Store
+from tickets.cli.main import cli
+from test_registry_sweep import _study, env  # noqa: F401  (fixture)
+
+CRASHING = """
+from tickets.study import Grid, Study
+OK = {{"epochs": 1, "sleep": {sleep}}}
+study = Study("crashing",
+    Grid(datasets=["d2"], models=["m1"], methods=["rand"], sparsities=[0.5], train={{**OK, "crash": True}}),
+    Grid(datasets=["d1"], models=["m1"], methods=["rand"], sparsities=[0.5], seeds=[0, 1, 2], train=OK),
+    domain="fake_domain:DOMAIN")
+"""
+
+
+def _pids(home) -> dict[str, int]:
+    return {d.name: json.loads((d / "meta.json").read_text())["pid"]
+            for d in (home / "runs").iterdir() if (d / "meta.json").exists()}
+
+
+def test_one_worker_process_serves_many_stages_and_a_crash_is_contained(env):  # noqa: F811
+    study, home = _study(env, text=CRASHING), env / "home"
+    out = CliRunner().invoke(cli, ["--home", str(home), "study", "run", str(study), "--workers", "1"])
+    assert out.exit_code == 1, out.output
+    runs = Store(home).frame('SELECT key, dataset, status, error FROM runs ORDER BY dataset DESC, seed')
+    assert list(runs["status"]) == ["failed", "done", "done", "done"]
+    assert "worker exited with status 9" in runs["error"][0]
+    pids = _pids(home)
+    crashed, done = pids[runs["key"][0]], {pids[k] for k in runs["key"][1:]}
+    assert len(done) == 1 and crashed not in done  # one fresh process served the three stages after the crash
