@@ -267,7 +267,9 @@ class PackedTrainer:
 
     def _loss(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(sum over members of each member's mean loss, per-member [loss sum, correct] [K, 2])."""
-        with torch.autocast(self.device.type, dtype=self.amp or torch.bfloat16, enabled=self.amp is not None):
+        # autocast's weight-cast cache must be off inside CUDA-graph capture (torch.cuda.graph docs)
+        with torch.autocast(self.device.type, dtype=self.amp or torch.bfloat16, enabled=self.amp is not None,
+                            cache_enabled=not self.cuda_graph):
             logits = self.stack.forward_train(x)
         k, b, c = logits.shape
         per_sample = F.cross_entropy(logits.float().reshape(k * b, c), y.reshape(-1), reduction="none").view(k, b)
@@ -290,6 +292,12 @@ class PackedTrainer:
         if self._graph is None:
             self._static_x, self._static_y = x.clone(), y.clone()
             self._static_lr = torch.tensor(float(lr), device=self.device)
+            # warm-up steps train on this batch; undo them afterwards (in place: the graph keeps
+            # pointers to these tensors) so the captured run sees exactly the state it would have.
+            state = [t for t in (*self.stack.params.values(), *self.stack.buffers.values())]
+            saved = [t.detach().clone() for t in state]
+            had_bufs = self.opt.bufs is not None
+            saved_bufs = [b.clone() for b in self.opt.bufs] if had_bufs else None
             side = torch.cuda.Stream()
             side.wait_stream(torch.cuda.current_stream())
             with torch.cuda.stream(side):  # eager warm-up on a side stream, as torch.cuda.graph requires
@@ -305,6 +313,11 @@ class PackedTrainer:
                 loss, self._static_stats = self._loss(self._static_x, self._static_y)
                 loss.backward()
                 self.opt.step(self._static_lr)
+            with torch.no_grad():  # capture ran nothing; restore what the warm-up changed
+                for t, v in zip(state, saved):
+                    t.copy_(v)
+                for b, v in zip(self.opt.bufs, saved_bufs or [None] * len(self.opt.bufs)):
+                    b.copy_(v) if v is not None else b.zero_()  # zero buffer == torch's first step
         self._static_x.copy_(x, non_blocking=True)
         self._static_y.copy_(y, non_blocking=True)
         self._static_lr.fill_(float(lr))
