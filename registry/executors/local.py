@@ -85,7 +85,11 @@ class LocalExecutor:
         if self.gpus:
             self.slots = [{"CUDA_VISIBLE_DEVICES": str(g)} for g in self.gpus]
         else:
-            self.slots = [{"CUDA_VISIBLE_DEVICES": ""} for _ in range(max(1, int(self.workers)))]
+            workers = max(1, int(self.workers))
+            # CPU workers share the cores: N workers each using every core thrash (a 2-core machine
+            # ran 15x slower with 2 workers x 2 threads). A user's OMP_NUM_THREADS wins.
+            threads = os.environ.get("OMP_NUM_THREADS") or str(max(1, (os.cpu_count() or 1) // workers))
+            self.slots = [{"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": threads} for _ in range(workers)]
 
     def _start(self, job: Job, slot: int, servers: dict[int, _Server]) -> _Server:
         server = servers.get(slot)
