@@ -11,7 +11,7 @@ import importlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from registry import lease
 from registry.domain import Domain, Stage, load_domain
@@ -103,26 +103,44 @@ def load_executors() -> None:
             pass
 
 
-def _executor_alive(submitted: Path) -> bool:
+def alive_submissions(rundirs: Sequence[Path]) -> set[Path]:
+    """The run directories whose submitted job its executor still lists as queued or running:
+    one query per executor (`alive_many`, e.g. a single squeue) rather than one per stage. An
+    unreadable record or an unknown executor cannot vouch for a job."""
     from registry.atomic import read_json
     from registry.executors import EXECUTORS
 
     load_executors()
-    try:
-        record = read_json(submitted)
-        return bool(EXECUTORS.get(record["executor"])().alive(record))
-    except Exception:  # an unreadable record or unknown executor cannot vouch for a job
-        return False
+    by_executor: dict[str, list[tuple[Path, dict]]] = {}
+    for rundir in rundirs:
+        try:
+            record = read_json(rundir / "submitted.json")
+            by_executor.setdefault(record["executor"], []).append((rundir, record))
+        except Exception:
+            continue
+    alive: set[Path] = set()
+    for name, items in by_executor.items():
+        try:
+            executor = EXECUTORS.get(name)()
+            if hasattr(executor, "alive_many"):
+                states = executor.alive_many([record for _, record in items])
+                alive |= {rundir for rundir, record in items if states.get(str(record["job_id"]), False)}
+            else:
+                alive |= {rundir for rundir, record in items if executor.alive(record)}
+        except Exception:
+            continue
+    return alive
 
 
-def disk_status(rundir: Path) -> str:
-    """Status of one stage from its run directory alone."""
+def disk_status(rundir: Path, alive: set[Path] | None = None) -> str:
+    """Status of one stage from its run directory alone (`alive`: precomputed live submissions)."""
     if (rundir / "result.json").exists():
         return "done"
     if lease.holder(rundir) is not None:
         return "running"
-    if (rundir / "submitted.json").exists() and _executor_alive(rundir / "submitted.json"):
-        return "running"
+    if (rundir / "submitted.json").exists():
+        if rundir in (alive_submissions([rundir]) if alive is None else alive):
+            return "running"
     if (rundir / "error.json").exists():
         return "failed"
     return "missing"
@@ -139,6 +157,9 @@ def make_plan(study: Study, store: Store, *, domain: Domain | None = None, inges
     status: dict[str, str] = {}
     reasons: dict[str, str] = {}
     to_ingest: list[Path] = []
+    on_disk = [store.rundir(k) for k in stages if k in existing and stored.get(k) not in ("done", "imported")]
+    alive = alive_submissions([d for d in on_disk if (d / "submitted.json").exists()
+                               and not (d / "result.json").exists()])
     for key in stages:
         if stored.get(key) in ("done", "imported"):
             status[key] = "done"
@@ -147,7 +168,7 @@ def make_plan(study: Study, store: Store, *, domain: Domain | None = None, inges
             status[key] = "missing"
             continue
         rundir = store.rundir(key)
-        state = disk_status(rundir)
+        state = disk_status(rundir, alive)
         status[key] = state
         if state == "done" or (state == "failed" and stored.get(key) != "failed"):
             to_ingest.append(rundir)

@@ -62,13 +62,17 @@ def _cell_text(plan: Plan, key: str) -> str:
 
 
 def run_study(study: Study, home: str | os.PathLike, *, workers: int = 1, gpus: Sequence[str] | None = None,
-              retry_failed: bool = False, executor: str = "local", console: Any = None) -> Outcome:
+              retry_failed: bool = False, executor: str = "local", executor_options: Mapping[str, Any] | None = None,
+              console: Any = None) -> Outcome:
     from rich.console import Console
 
     console = console or Console(stderr=True)
     store = Store(home)
     load_executors()
-    factory = EXECUTORS.get(executor)
+    options: dict[str, Any] = {"workers": workers, **dict(executor_options or {})}
+    if gpus:
+        options["gpus"] = list(gpus)
+    runner = EXECUTORS.get(executor)(**options)  # unknown options fail here, before any planning
     plan = make_plan(study, store)
     for problem in plan.problems:
         console.print(f"[yellow]not ingested:[/] {problem}")
@@ -106,10 +110,9 @@ def run_study(study: Study, home: str | os.PathLike, *, workers: int = 1, gpus: 
         after = tuple(d for d in plan.stages[key].deps.values() if d in todo_set)
         jobs.append(Job(key=key, rundir=rundir, after=after))
 
-    options: dict[str, Any] = {"workers": workers}
-    if gpus:
-        options["gpus"] = list(gpus)
-    runner = factory(**options)
+    prepare = getattr(runner, "prepare", None)
+    if prepare is not None:  # refuse bad resources before any progress is drawn or job submitted
+        prepare()
     ingester = _Ingester(store)
     with ingester, _Progress(console, total, outcome.done) as progress:
         def on_event(event: str, job: Job, info: Mapping[str, Any]) -> None:

@@ -35,3 +35,11 @@ def test_one_worker_process_serves_many_stages_and_a_crash_is_contained(env):  #
     pids = _pids(home)
     crashed, done = pids[runs["key"][0]], {pids[k] for k in runs["key"][1:]}
     assert len(done) == 1 and crashed not in done  # one fresh process served the three stages after the crash
+
+
+def test_unknown_executor_option_is_refused_before_planning(env):  # noqa: F811
+    study, home = _study(env), env / "home"
+    out = CliRunner().invoke(cli, ["--home", str(home), "study", "run", str(study), "-X", "partition=gpu"])
+    assert out.exit_code == 2
+    assert "unknown option 'partition' for the local executor" in out.output
+    assert not (home / "runs").exists()

@@ -232,9 +232,13 @@ def test_failing_jobs_are_reported_with_their_reason_and_block_dependents(env, s
     ({"TICKETS_SLURM_PARTITION": "gpu-big"}, "unknown SLURM partition 'gpu-big'; this cluster has: debug"),
     ({"PATH": "/nonexistent"}, "the slurm executor needs `sbatch` on PATH"),
 ])
-def test_bad_input_through_the_cli_is_one_line_and_submits_nothing(env, slurm, tmp_path, setting, message):
+@pytest.mark.parametrize("via", ["env", "cli"])
+def test_bad_input_through_the_cli_is_one_line_and_submits_nothing(env, slurm, tmp_path, setting, message, via):
     study = write_study(tmp_path, "bad")
-    out = tickets({**env, **setting}, "study", "run", str(study), "--executor", "slurm")
+    args = ["study", "run", str(study), "--executor", "slurm"]
+    if via == "cli" and "TICKETS_SLURM_PARTITION" in setting:  # the same option as `-X partition=...`
+        args += ["-X", f"partition={setting.pop('TICKETS_SLURM_PARTITION')}"]
+    out = tickets({**env, **setting}, *args)
     assert out.returncode == 2, out.stderr
     assert f"error: {message}" in out.stderr
     assert "Traceback" not in out.stderr

@@ -22,6 +22,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from registry import lease as leases
 from registry.atomic import read_json, write_json
+from registry.errors import UserError
 from registry.executors import EXECUTORS, Job
 
 HELD = 75  # registry.worker.HELD (not imported: keep this module light)
@@ -213,5 +214,8 @@ class LocalExecutor:
 
 
 @EXECUTORS.register("local")
-def local_executor(workers: int = 1, gpus: Sequence[str] | None = None, **_: Any) -> LocalExecutor:
+def local_executor(workers: int = 1, gpus: Sequence[str] | None = None, **unknown: Any) -> LocalExecutor:
+    if unknown:
+        name = sorted(unknown)[0]
+        raise UserError(f"unknown option {name!r} for the local executor; it takes --workers and --gpus only")
     return LocalExecutor(workers=workers, gpus=list(gpus) if gpus else None)

@@ -87,15 +87,19 @@ def plan(ctx: click.Context, file: str) -> None:
 @click.option("--gpus", help="Comma-separated GPU ids, one worker per GPU (e.g. 0,1).")
 @click.option("--retry-failed", is_flag=True, help="Run failed stages again (their error.json is set aside).")
 @click.option("--executor", default="local", show_default=True, help="Executor name (local, slurm).")
+@click.option("-X", "--exec-opt", "exec_opts", multiple=True, metavar="NAME=VALUE",
+              help="Executor option, repeatable; for slurm e.g. partition=gpu time=04:00:00 gpus_per_run=1 "
+                   "mem=16G cpus_per_run=4 array_parallelism=8.")
 @click.pass_context
-def run(ctx: click.Context, file: str, workers: int, gpus: str | None, retry_failed: bool, executor: str) -> None:
+def run(ctx: click.Context, file: str, workers: int, gpus: str | None, retry_failed: bool, executor: str,
+        exec_opts: tuple[str, ...]) -> None:
     """Run every stage the study is missing, in dependency order."""
     from registry.scheduler import run_study
     from tickets.study import load_study
 
     s = load_study(file)
     outcome = run_study(s, _home(ctx), workers=workers, gpus=_gpus(gpus), retry_failed=retry_failed,
-                        executor=executor)
+                        executor=executor, executor_options=_pairs(exec_opts, "--exec-opt"))
     ctx.exit(outcome.exit_code)
 
 
