@@ -15,6 +15,7 @@ import contextlib
 import fcntl
 import os
 import time
+import warnings
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional, Sequence
@@ -232,7 +233,9 @@ class Store:
         """Run a read-only query and return a pandas DataFrame."""
         import duckdb
 
-        with self.reader() as con:
+        with self.reader() as con, warnings.catch_warnings():
+            # duckdb 1.5's own DataFrame conversion uses drop(inplace=True), deprecated in pandas 3
+            warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame.drop")
             try:
                 return con.execute(sql, params).df() if params is not None else con.execute(sql).df()
             except duckdb.Error as exc:

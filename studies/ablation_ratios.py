@@ -3,7 +3,7 @@
 from tickets.pruning.methods import RandomTickets
 from tickets.study import Grid, Study
 
-RULES = ("smart", "ascend", "linear", "cubic", "uniform")
+RULES = ("smart", "ascend", "linear", "cubic", "smart_uniform")  # smart_uniform: classifier 0.3, rest equal
 
 study = Study(
     "ablation_ratios",
