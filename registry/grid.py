@@ -7,7 +7,6 @@ options). Domain knowledge (which names exist, what ranges are legal) lives in t
 from __future__ import annotations
 
 import itertools
-import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, Sequence, Union
 

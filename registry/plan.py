@@ -11,7 +11,7 @@ import importlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 from registry import lease
 from registry.domain import Domain, Stage, load_domain

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from registry.atomic import write_json
-from registry.errors import UserError
 from registry.executors import EXECUTORS, Job
 from registry.grid import Study, describe_cell
 from registry.plan import Plan, load_executors, make_plan

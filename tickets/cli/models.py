@@ -9,18 +9,9 @@ import json
 import click
 
 from registry.errors import UserError
+from tickets.cli.options import model_options, pairs
 
 
-def _parse_option(text: str) -> tuple[str, object]:
-    if "=" not in text:
-        raise UserError(f"model option {text!r} must look like KEY=VALUE (e.g. width=16)")
-    key, value = text.split("=", 1)
-    for convert in (int, float):
-        try:
-            return key.strip(), convert(value)
-        except ValueError:
-            pass
-    return key.strip(), value
 
 
 def _describe(name: str, info, options: dict, with_layers: bool) -> dict:
@@ -59,13 +50,14 @@ def models(name: str | None, dataset: str, show_layers: bool, options: tuple[str
     from tickets.models import model_names
 
     info = dataset_info(dataset)
-    parsed = dict(_parse_option(o) for o in options)
-    if parsed and not name:
+    if options and not name:
         raise UserError("--option needs a model NAME (options differ between models)")
+    parsed: dict = {}
     if name:
         from tickets.models import MODELS
 
         MODELS.get(name)  # unknown name -> UserError listing the known ones
+        parsed = model_options(name, pairs(options, "--option"))
     names = [name] if name else model_names()
     rows = [_describe(n, info, parsed if name else {}, show_layers or bool(name)) for n in names]
     if name and not rows[0]["compatible"]:

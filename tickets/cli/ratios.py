@@ -11,18 +11,9 @@ from pathlib import Path
 import click
 
 from registry.errors import UserError
+from tickets.cli.options import model_options, pairs
 
 
-def _parse_option(text: str) -> tuple[str, object]:
-    if "=" not in text:
-        raise UserError(f"model option {text!r} must look like KEY=VALUE (e.g. width=16)")
-    key, value = text.split("=", 1)
-    for convert in (int, float):
-        try:
-            return key.strip(), convert(value)
-        except ValueError:
-            pass
-    return key.strip(), value
 
 
 def plot_plan(plan, path: Path, title: str) -> None:
@@ -80,7 +71,7 @@ def ratios(model: str, dataset: str, rule: str, sparsity: float, options: tuple[
     RATIOS.get(rule)
     M.MODELS.get(model)
     info = dataset_info(dataset)
-    opts = dict(_parse_option(o) for o in options)
+    opts = model_options(model, pairs(options, "--option"))
     with torch.device("meta"):
         net = M.build_model(model, info, **opts)
     plan = plan_ratios(rule, net, sparsity, M.model_family(model))

@@ -1,13 +1,13 @@
 """`tickets study plan|run|status|cancel FILE` and `tickets run` (a one-cell study)."""
 from __future__ import annotations
 
-import json
 import os
 import sys
 
 import click
 
 from registry.errors import UserError
+from tickets.cli.options import pairs, train_overrides
 
 
 def _home(ctx: click.Context) -> str:
@@ -99,7 +99,7 @@ def run(ctx: click.Context, file: str, workers: int, gpus: str | None, retry_fai
 
     s = load_study(file)
     outcome = run_study(s, _home(ctx), workers=workers, gpus=_gpus(gpus), retry_failed=retry_failed,
-                        executor=executor, executor_options=_pairs(exec_opts, "--exec-opt"))
+                        executor=executor, executor_options=pairs(exec_opts, "--exec-opt"))
     ctx.exit(outcome.exit_code)
 
 
@@ -153,21 +153,8 @@ def cancel(ctx: click.Context, file: str) -> None:
         click.echo(f"{name}: cancelled {cancelled} of {len(recs)} submitted jobs")
 
 
-def _value(text: str):
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
 
 
-def _pairs(items: tuple[str, ...], option: str) -> dict:
-    out = {}
-    for item in items:
-        name, eq, value = item.partition("=")
-        if not eq or not name:
-            raise UserError(f"{option} {item!r}: expected name=value")
-        out[name.strip()] = _value(value.strip())
-    return out
 
 
 @click.command("run")
@@ -191,7 +178,7 @@ def run_one(ctx: click.Context, dataset: str, model: str, method: str, sparsity:
     from tickets.study import DEFAULT_DOMAIN, one_cell_study
 
     cell = {"dataset": dataset, "model": model, "method": method, "check": check, "sparsity": sparsity,
-            "seed": seed, "method_options": _pairs(opt, "--opt"), "train": _pairs(settings, "--set")}
+            "seed": seed, "method_options": pairs(opt, "--opt"), "train": train_overrides(pairs(settings, "--set"))}
     s = one_cell_study(cell, domain=DEFAULT_DOMAIN)
     outcome = run_study(s, _home(ctx), workers=workers, gpus=_gpus(gpus), retry_failed=retry_failed)
     if not outcome.exit_code:

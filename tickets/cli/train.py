@@ -8,58 +8,19 @@ from __future__ import annotations
 
 import os
 import traceback
-import typing
 from pathlib import Path
 from typing import Any
 
 import click
 
 from registry.errors import UserError
+from tickets.cli.options import model_options, pairs, train_overrides
 
 DOMAIN_PATH = "tickets.domain:DOMAIN"
 
 
-def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise UserError(f"{what} must look like key=value, got {item!r}")
-        out[key.strip()] = value.strip()
-    return out
 
 
-def _train_overrides(raw: dict[str, Any]) -> dict[str, Any]:
-    """CLI strings to TrainConfig field types (ints, floats, bools, milestone lists)."""
-    from tickets.config import TrainConfig, field_names
-
-    hints = typing.get_type_hints(TrainConfig)
-    out: dict[str, Any] = {}
-    for name, value in raw.items():
-        if name not in hints:
-            raise UserError(f"unknown training option {name!r}; known: {', '.join(field_names())}")
-        if not isinstance(value, str):
-            out[name] = value
-            continue
-        hint = hints[name]
-        try:
-            if hint is bool:
-                low = value.lower()
-                if low not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
-                    raise ValueError(value)
-                out[name] = low in ("1", "true", "yes", "on")
-            elif hint is int:
-                out[name] = int(value)
-            elif hint is float:
-                out[name] = float(value)
-            elif typing.get_origin(hint) is tuple:
-                out[name] = tuple(int(v) for v in value.replace(" ", "").split(",") if v)
-            else:
-                out[name] = value
-        except ValueError:
-            raise UserError(f"training option {name} must be {getattr(hint, '__name__', hint)}, "
-                            f"got {value!r}") from None
-    return out
 
 
 def _writable_out(out: str) -> Path:
@@ -104,16 +65,16 @@ def train(dataset, model, method, sparsity, check, method_opts, model_opts, seed
     dataset/model/seed/training."""
     from tickets.domain import DOMAIN
 
-    overrides: dict[str, Any] = _pairs(settings, "--set")
+    overrides: dict[str, Any] = pairs(settings, "--set")
     for name, value in (("epochs", epochs), ("lr", lr), ("batch_size", batch_size),
                         ("milestones", milestones)):
         if value is not None:
             overrides[name] = value
     cell = {"dataset": dataset, "model": model, "method": method, "check": check,
             "sparsity": (0.0 if method == "dense" else None) if sparsity is None else sparsity,
-            "seed": seed, "method_options": _pairs(method_opts, "--opt"),
-            "model_options": _model_options(model, _pairs(model_opts, "--model-opt")),
-            "train": _train_overrides(overrides)}
+            "seed": seed, "method_options": pairs(method_opts, "--opt"),
+            "model_options": model_options(model, pairs(model_opts, "--model-opt")),
+            "train": train_overrides(overrides)}
     if cell["sparsity"] is None:
         raise UserError(f"method {method} prunes: give --sparsity (e.g. 0.9)")
     stages = DOMAIN.expand(cell)
@@ -138,31 +99,6 @@ def train(dataset, model, method, sparsity, check, method_opts, model_opts, seed
     click.echo(summary(last, result, dirs[last.key], cwd=Path.cwd()))
 
 
-def _model_options(model: str, raw: dict[str, str]) -> dict[str, Any]:
-    """CLI strings to the model option's type (taken from its default)."""
-    if not raw:
-        return {}
-    from tickets.models import model_options
-
-    defaults = model_options(model)
-    out: dict[str, Any] = {}
-    for name, value in raw.items():
-        if name not in defaults:
-            known = ", ".join(f"{k} (default {v})" for k, v in defaults.items()) or "none"
-            raise UserError(f"unknown option {name!r} for model {model}; accepted options: {known}")
-        default = defaults[name]
-        try:
-            if isinstance(default, bool):
-                out[name] = value.lower() in ("1", "true", "yes", "on")
-            elif isinstance(default, int):
-                out[name] = int(value)
-            elif isinstance(default, float):
-                out[name] = float(value)
-            else:
-                out[name] = value
-        except ValueError:
-            raise UserError(f"model option {name} must be {type(default).__name__}, got {value!r}") from None
-    return out
 
 
 def _run_stage(domain, stage, rundir: Path, dep_dirs: dict[str, Path], *, data, device) -> dict[str, Any]:
