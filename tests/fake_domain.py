@@ -78,6 +78,8 @@ class FakeDomain:
             raise RuntimeError("told to fail")
         if train.get("crash"):  # the whole worker process dies, as on a segfault or the OOM killer
             os._exit(9)
+        (Path(rundir) / "env.json").write_text(json.dumps(
+            {name: os.environ.get(name) for name in ("CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS")}))
         for role, path in dep_dirs.items():
             if not (Path(path) / "result.json").exists():
                 raise RuntimeError(f"dependency {role} has no result")

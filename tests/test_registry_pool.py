@@ -43,3 +43,25 @@ def test_unknown_executor_option_is_refused_before_planning(env):  # noqa: F811
     assert out.exit_code == 2
     assert "unknown option 'partition' for the local executor" in out.output
     assert not (home / "runs").exists()
+
+
+def _slot_envs(home) -> list[dict]:
+    return [json.loads((d / "env.json").read_text()) for d in (home / "runs").iterdir() if (d / "env.json").exists()]
+
+
+def test_gpu_slots_each_see_one_device(env):  # noqa: F811
+    study, home = _study(env, sleep=0.2), env / "home"
+    out = CliRunner().invoke(cli, ["--home", str(home), "study", "run", str(study), "--gpus", "0,1"])
+    assert out.exit_code == 0, out.output
+    devices = [e["CUDA_VISIBLE_DEVICES"] for e in _slot_envs(home)]
+    assert len(devices) == 10 and set(devices) == {"0", "1"}  # both slots used, one device each
+
+
+def test_cpu_workers_split_the_cores(env, monkeypatch):  # noqa: F811
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    study, home = _study(env), env / "home"
+    out = CliRunner().invoke(cli, ["--home", str(home), "study", "run", str(study), "--workers", "4"])
+    assert out.exit_code == 0, out.output
+    envs = _slot_envs(home)
+    assert {e["OMP_NUM_THREADS"] for e in envs} == {"2"} and {e["CUDA_VISIBLE_DEVICES"] for e in envs} == {""}
