@@ -127,6 +127,13 @@ def plot_keep_ratios(layers: "pd.DataFrame", path: str | Path, max_legend: int =
                  + f" seed {first.get('seed')} ({str(key)[:8]})")
         ax.plot(part["idx"], part["keep_ratio"], marker=".", label=label)
     ax.set_xlabel("prunable layer (registration order)")
+    names = layers.drop_duplicates("idx").sort_values("idx")
+    if len(names) <= 20:  # few layers: name each one (e.g. LeNet's fc1, fc2, fc3)
+        ax.set_xticks(list(names["idx"]), [str(n).removesuffix(".weight") for n in names["layer"]],
+                      rotation=30 if len(names) > 6 else 0, ha="right" if len(names) > 6 else "center",
+                      fontsize=7)
+    else:
+        ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_ylabel("keep ratio")
     ax.set_ylim(0, 1.05)
     ax.grid(alpha=0.3)
