@@ -34,6 +34,18 @@ def describe_cell(cell: Mapping[str, Any]) -> str:
     return " ".join(f"{k}={v}" for k, v in cell.items() if not isinstance(v, Mapping))
 
 
+def label_cell(cell: Mapping[str, Any]) -> str:
+    """Compact form for progress lines: 'cifar10/vgg19 snip/corrupt p=0.98 seed=1'. Cells without
+    the usual axes fall back to `describe_cell`."""
+    if not {"dataset", "model", "method"} <= set(cell):
+        return describe_cell(cell)
+    check = cell.get("check")
+    text = f"{cell['dataset']}/{cell['model']} {cell['method']}" + (f"/{check}" if check not in (None, "none") else "")
+    if cell.get("sparsity") not in (None, 0, 0.0):
+        text += f" p={cell['sparsity']:g}"
+    return text + (f" seed={cell['seed']}" if "seed" in cell else "")
+
+
 @dataclass(frozen=True)
 class Grid:
     """The product of `axes` (in order), each cell completed with `fixed`, minus `exclude`."""

@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 
 from registry.atomic import write_json
 from registry.executors import EXECUTORS, Job
-from registry.grid import Study, describe_cell
+from registry.grid import Study, describe_cell, label_cell
 from registry.plan import Plan, load_executors, make_plan
 from registry.store import Store
 
@@ -116,7 +116,8 @@ def run_study(study: Study, home: str | os.PathLike, *, workers: int = 1, gpus: 
     with ingester, _Progress(console, total, outcome.done) as progress:
         def on_event(event: str, job: Job, info: Mapping[str, Any]) -> None:
             if event == "start":
-                progress.start(job.key, plan.stages[job.key].kind, _cell_text(plan, job.key))
+                cell = plan.first_cell(job.key)
+                progress.start(job.key, plan.stages[job.key].kind, label_cell(cell) if cell else "")
             elif event == "progress":
                 progress.update(job.key, info)
             elif event == "waiting":
@@ -220,16 +221,20 @@ class _Progress:
         self.progress.stop()
 
     def start(self, key: str, kind: str, cell: str) -> None:
+        from rich.markup import escape
+
         if key in self.lines:
             return
-        self.labels[key] = f"  {key[:10]} {kind} {cell}"
-        self.lines[key] = self.progress.add_task(self.labels[key], total=None)
+        self.labels[key] = f"  {key[:8]} {kind:<8} {cell}"
+        self.lines[key] = self.progress.add_task(escape(self.labels[key]), total=None)
 
     def update(self, key: str, info: Mapping[str, Any]) -> None:
+        from rich.markup import escape
+
         if key not in self.lines:
             return
         epochs, epoch = info.get("epochs"), info.get("epoch")
-        text = f"{self.labels[key]} [{info.get('phase', '')} epoch {epoch}/{epochs}]"
+        text = escape(f"{self.labels[key]} · {info.get('phase', '')}")  # a label may hold [...]: not markup
         self.progress.update(self.lines[key], description=text,
                              total=epochs if isinstance(epochs, int) and epochs > 0 else None,
                              completed=epoch if isinstance(epoch, int) else 0)
