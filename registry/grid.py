@@ -86,6 +86,9 @@ class Study:
     grids: Sequence[Grid]
     description: str = ""
     domain: str = "tickets.domain:DOMAIN"
+    # executor name -> its options (e.g. {"slurm": {"time": "08:00:00", "gpus_per_run": 1}}): what the
+    # study needs wherever it runs; options given on the command line win.
+    resources: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.grids:

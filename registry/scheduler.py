@@ -68,7 +68,8 @@ def run_study(study: Study, home: str | os.PathLike, *, workers: int = 1, gpus: 
     console = console or Console(stderr=True)
     store = Store(home)
     load_executors()
-    options: dict[str, Any] = {"workers": workers, **dict(executor_options or {})}
+    options: dict[str, Any] = {"workers": workers, **dict(study.resources.get(executor, {})),
+                               **dict(executor_options or {})}  # the command line wins over the study
     if gpus:
         options["gpus"] = list(gpus)
     runner = EXECUTORS.get(executor)(**options)  # unknown options fail here, before any planning

@@ -304,3 +304,19 @@ def test_a_job_out_of_requeues_fails_with_that_reason(env, slurm, tmp_path):
     assert "stopped by its time limit more than max_requeues times" in reason
     slurm.wait_until(lambda: slurm.job_state(record["job_id"]) == "FAILED", timeout=30, what="FAILED")
     assert plan_counts(study)["failed"] == 1
+
+
+def test_a_study_declares_its_resources_and_the_command_line_overrides_them(env, slurm, tmp_path):
+    study = write_study(tmp_path, "resources")
+    study.write_text(study.read_text().replace(
+        'domain="fake_domain:DOMAIN",', 'domain="fake_domain:DOMAIN",\n    resources={"slurm": {"partition": "nope"}},'))
+    refused = tickets(env, "study", "run", str(study), "--executor", "slurm")
+    assert refused.returncode == 2 and "unknown SLURM partition 'nope'" in refused.stderr
+    assert not submitted_records()
+
+    held = {**env, "TICKETS_SLURM_SBATCH": "--hold"}  # queued, never started
+    out = tickets(held, "study", "run", str(study), "--executor", "slurm", "-X", "partition=debug")
+    assert out.returncode == 0, out.stderr
+    records = submitted_records()
+    assert len(records) == 3 and {r["resources"]["partition"] for r in records.values()} == {"debug"}
+    assert tickets(env, "study", "cancel", str(study)).returncode == 0

@@ -103,21 +103,27 @@ class Study:
     """A named union of grids: `Study("name", grid1, grid2)` or `Study("name", grids=[...])`."""
 
     def __init__(self, name: str, *grids: Grid, description: str = "", domain: str = DEFAULT_DOMAIN,
-                 **kw: Any):
+                 resources: Mapping[str, Mapping[str, Any]] | None = None, **kw: Any):
+        """`resources` maps an executor to its options, e.g. `{"slurm": {"time": "08:00:00",
+        "gpus_per_run": 1}}`; `-X NAME=VALUE` on the command line overrides them."""
         extra = kw.pop("grids", ())
         if kw:
-            raise UserError(f"unknown Study option {sorted(kw)[0]!r}; known: grids, description, domain")
+            raise UserError(f"unknown Study option {sorted(kw)[0]!r}; known: grids, description, domain, resources")
         self.name = name
         self.grids = tuple(grids) + tuple(extra)
         self.description = description
         self.domain = domain
+        self.resources = {str(k): dict(v) for k, v in (resources or {}).items()}
+        for executor, options in (resources or {}).items():
+            if not isinstance(options, Mapping):
+                raise UserError(f"study {name!r}: resources[{executor!r}] must be a dict of executor options")
         for g in self.grids:
             if not isinstance(g, Grid):
                 raise UserError(f"study {name!r}: expected Grid(...), got {type(g).__name__}")
 
     def compile(self) -> generic.Study:
         return generic.Study(name=self.name, grids=[g.compile() for g in self.grids],
-                             description=self.description, domain=self.domain)
+                             description=self.description, domain=self.domain, resources=self.resources)
 
     def cells(self) -> list[dict[str, Any]]:
         return self.compile().cells()
