@@ -12,5 +12,6 @@ study = Study(
     Grid(datasets=("cifar10",), models=("vgg19", "resnet32"),
          methods=tuple(RandomTickets(rule=rule) for rule in RULES),
          sparsities=(0.9, 0.95, 0.98), seeds=(0, 1, 2)),
+    resources={"slurm": {"gpus_per_run": 1, "cpus_per_run": 4, "mem": "16G", "time": "06:00:00"}},
     description="The descending order and the decay rate of the keep ratios carry random tickets.",
 )

@@ -12,5 +12,6 @@ study = Study(
     Grid(datasets=DATASETS, models=MODELS, methods=("dense",), sparsities=(0.0,), seeds=SEEDS),
     Grid(datasets=DATASETS, models=MODELS, methods=("lt", "snip", "grasp", "random_tickets"),
          sparsities=(0.9, 0.95, 0.98), seeds=SEEDS),
+    resources={"slurm": {"gpus_per_run": 1, "cpus_per_run": 4, "mem": "16G", "time": "06:00:00"}},
     description="Initial tickets (LT, SNIP, GraSP) against random tickets with smart ratios; 160 epochs.",
 )

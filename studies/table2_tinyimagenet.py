@@ -10,5 +10,6 @@ study = Study(
     Grid(datasets=("tinyimagenet",), models=MODELS, methods=("dense",), sparsities=(0.0,), seeds=SEEDS),
     Grid(datasets=("tinyimagenet",), models=MODELS, methods=("snip", "grasp", "random_tickets"),
          sparsities=(0.9, 0.95, 0.98), seeds=SEEDS),
+    resources={"slurm": {"gpus_per_run": 1, "cpus_per_run": 4, "mem": "16G", "time": "12:00:00"}},
     description="SNIP and GraSP against random tickets on Tiny-ImageNet.",
 )

@@ -11,5 +11,6 @@ study = Study(
     Grid(datasets=DATASETS, models=MODELS, methods=("dense",), sparsities=(0.0,), seeds=SEEDS),
     Grid(datasets=DATASETS, models=MODELS, methods=("obd", "lrr", "hybrid"),
          sparsities=(0.9, 0.95, 0.98), seeds=SEEDS),
+    resources={"slurm": {"gpus_per_run": 1, "cpus_per_run": 4, "mem": "16G", "time": "06:00:00"}},
     description="Hybrid tickets: LRR pretraining, layer-wise magnitude pruning with smart ratios.",
 )
