@@ -147,6 +147,30 @@ def test_weight_snapshots_for_rewinding(tmp_path):
     assert not weights_path(tmp_path, "train", 2).exists()
 
 
+def test_a_kill_while_writing_a_snapshot_never_loses_it(tmp_path, monkeypatch, reference):
+    """Rewinding methods load weights-NNNN.pt from a finished pretraining: a kill while the last
+    epoch's snapshot is being written must not leave a finished phase without it."""
+    import tickets.train.checkpoint as ckpt
+
+    real = ckpt.save_weights
+
+    def dies_at_three(path, model):
+        if Path(path).name == "weights-0003.pt":
+            raise Stop  # the process dies here
+        return real(path, model)
+
+    monkeypatch.setattr(ckpt, "save_weights", dies_at_three)
+    with pytest.raises(Stop):
+        run(tmp_path, snapshot_epochs=(3,))
+    monkeypatch.setattr(ckpt, "save_weights", real)
+    assert_same(run(tmp_path, snapshot_epochs=(3,)), reference)
+    assert states_equal(load_weights(weights_path(tmp_path, "train", 3)), reference[1])
+
+    weights_path(tmp_path, "train", 3).unlink()  # a run directory from before the fix: repaired on resume
+    assert_same(run(tmp_path, snapshot_epochs=(3,)), reference)
+    assert states_equal(load_weights(weights_path(tmp_path, "train", 3)), reference[1])
+
+
 def test_phases_share_one_metrics_file(tmp_path):
     model = tiny_model()
     data = tiny_data()

@@ -185,6 +185,7 @@ class _Phase:
                 ckpt.save_weights(ckpt.weights_path(self.rundir, self.phase, 0), self.model)
         else:
             self.enforcer.mask_optimizer_state(self.optimizer)
+            self._repair_snapshot()
         if self.rundir is not None:
             self._sync_metrics()
         self.forward = torch.compile(self.model) if self.config.compile else self.model
@@ -215,6 +216,14 @@ class _Phase:
             torch.cuda.set_rng_state(state["cuda_rng"], self.device)
         self.records = [EpochRecord.from_dict(r) for r in state["records"]]
         self.start_epoch = epoch
+
+    def _repair_snapshot(self) -> None:
+        """A kill between a checkpoint and its weight snapshot (older runs wrote them in that
+        order) would leave the resumed epoch without the snapshot that rewinding methods load;
+        the restored model holds exactly those weights, so write it now."""
+        path = ckpt.weights_path(self.rundir, self.phase, self.start_epoch)
+        if self.start_epoch in self.snapshot_epochs and not path.exists():
+            ckpt.save_weights(path, self.model)
 
     def _sync_metrics(self) -> None:
         """Make metrics.jsonl hold exactly this phase's records so far (drops lines of epochs past
@@ -282,13 +291,14 @@ class _Phase:
                         forward=self.forward)
 
     def _publish(self, record: EpochRecord) -> None:
-        """metrics line, then checkpoint (a crash between the two is repaired on resume), then
-        the weight snapshot and rotation."""
+        """metrics line, weight snapshot, then checkpoint (the checkpoint is what marks the epoch
+        done, so everything the epoch owes is on disk before it; a crash between the metrics line
+        and the checkpoint is repaired on resume), then rotation."""
         epoch = record.epoch
         append_jsonl(self.rundir / "metrics.jsonl", record.to_dict())
-        ckpt.save(ckpt.checkpoint_path(self.rundir, self.phase, epoch), self._state(epoch))
         if epoch in self.snapshot_epochs:
             ckpt.save_weights(ckpt.weights_path(self.rundir, self.phase, epoch), self.model)
+        ckpt.save(ckpt.checkpoint_path(self.rundir, self.phase, epoch), self._state(epoch))
         ckpt.rotate(self.rundir, self.phase, self.keep)
         self.progress.write(epoch, len(self.loader), len(self.loader))
 
