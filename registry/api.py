@@ -23,8 +23,7 @@ from registry.store import COLUMNS, Store
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-AXES = ("dataset", "model", "method", "check", "sparsity", "seed")
-REQUIRED = (*AXES, "test_acc")
+REQUIRED = ("dataset", "model", "method", "check", "sparsity", "seed", "test_acc")  # DESIGN.md §5
 RESULT_COLUMNS = ("test_acc", "best_test_acc", "train_loss", "test_loss", "achieved_sparsity",
                   "collapsed", "seconds")
 # Columns of an export that describe the run's bookkeeping, not its identity.
@@ -126,16 +125,25 @@ def export(path: str | os.PathLike, home: str | os.PathLike | None = None) -> in
 
     path = Path(path)
     fmt = _format(path)
+    if fmt == "duckdb":
+        raise UserError(f"{path}: export writes .csv or .parquet; to merge a whole store elsewhere, "
+                        f"import its store.duckdb there")
+    if not path.parent.is_dir() or not os.access(path.parent, os.W_OK):
+        raise UserError(f"cannot write {path}: {path.parent} is not a writable folder")
     frame = store(home).frame("SELECT * FROM run_results WHERE status IN ('done', 'imported') "
                               "ORDER BY dataset, model, method, \"check\", sparsity, seed, key")
     if fmt == "csv":
-        write_atomic(path, lambda fh: fh.write(frame.to_csv(index=False).encode()))
+        data = frame.to_csv(index=False).encode()
     else:
         import io
 
         buffer = io.BytesIO()
         frame.to_parquet(buffer, index=False)
-        write_atomic(path, lambda fh: fh.write(buffer.getvalue()))
+        data = buffer.getvalue()
+    try:
+        write_atomic(path, lambda fh: fh.write(data))
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
     return len(frame)
 
 
@@ -178,6 +186,20 @@ def _number(path: Path, row: int, name: str, value: Any, *, required: bool = Tru
     return number
 
 
+def _flag(path: Path, row: int, value: Any) -> bool | None:
+    """An optional true/false column: a bool, 0/1 or true/false; anything else is a mistake."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "1.0"):
+        return True
+    if text in ("false", "0", "0.0"):
+        return False
+    raise UserError(f"{path} row {row}: collapsed {value!r} is not true/false")
+
+
 def _plain(value: Any) -> Any:
     if hasattr(value, "item"):
         value = value.item()
@@ -200,16 +222,23 @@ def exchange_frames(frame: "pd.DataFrame", path: Path) -> dict[str, "pd.DataFram
         record = {k: _plain(v) for k, v in record.items()}
         for name in ("dataset", "model", "method", "check"):
             if not isinstance(record[name], str) or not record[name].strip():
-                raise UserError(f"{path} row {number}: {name} is empty")
+                raise UserError(f"{path} row {number}: {name} {record[name]!r} is not a name")
+            record[name] = record[name].strip()
+        variant = record.get("variant")
+        record["variant"] = "" if variant is None else str(variant).strip()
         sparsity = _number(path, number, "sparsity", record["sparsity"])
         if not 0.0 <= sparsity < 1.0:
             raise UserError(f"{path} row {number}: sparsity {record['sparsity']!r} out of range; "
                             f"expected a fraction in [0, 1)")
         seed = _number(path, number, "seed", record["seed"])
-        if seed != int(seed):
-            raise UserError(f"{path} row {number}: seed {record['seed']!r} is not an integer")
+        if seed != int(seed) or not 0 <= seed < 2 ** 63:
+            raise UserError(f"{path} row {number}: seed {record['seed']!r} is not a non-negative integer")
         metrics = {name: _number(path, number, name, record.get(name), required=name == "test_acc")
                    for name in RESULT_COLUMNS if name != "collapsed"}
+        for name in ("test_acc", "best_test_acc"):
+            if metrics[name] is not None and not 0.0 <= metrics[name] <= 100.0:
+                raise UserError(f"{path} row {number}: {name} {record.get(name)!r} out of range; "
+                                f"expected a percentage in [0, 100]")
         identity: dict[str, Any] = {}
         for name in spec_columns:
             value = record.get(name)
@@ -220,21 +249,20 @@ def exchange_frames(frame: "pd.DataFrame", path: Path) -> dict[str, "pd.DataFram
         spec_text = record.get("spec") if isinstance(record.get("spec"), str) and record.get("spec") else None
         key = record.get("key") if isinstance(record.get("key"), str) and record.get("key") else \
             key_of({"imported": identity})
-        collapsed = record.get("collapsed")
-        if isinstance(collapsed, str):
-            collapsed = {"true": True, "false": False, "1": True, "0": False}.get(collapsed.strip().lower())
+        collapsed = _flag(path, number, record.get("collapsed"))
         runs_rows.append({"key": key, "kind": record.get("kind") or "imported", "status": "imported",
                           "source": "imported", "dataset": record["dataset"], "model": record["model"],
                           "method": record["method"], "check": record["check"], "sparsity": sparsity,
-                          "seed": int(seed), "spec": spec_text or json.dumps(identity, sort_keys=True, default=str),
+                          "seed": int(seed), "variant": record["variant"], "spec": spec_text or json.dumps(identity, sort_keys=True, default=str),
                           "deps": "{}", "rundir": None})
         result_rows.append({"key": key, **metrics, "collapsed": None if collapsed is None else bool(collapsed)})
     return {"runs": pd.DataFrame(runs_rows, columns=COLUMNS["runs"]),
             "results": pd.DataFrame(result_rows, columns=COLUMNS["results"])}
 
 
-def import_file(path: str | os.PathLike, home: str | os.PathLike | None = None) -> int:
-    """Merge an exchange file or another store into this one; returns how many runs were added."""
+def import_file(path: str | os.PathLike, home: str | os.PathLike | None = None) -> tuple[int, int]:
+    """Merge an exchange file or another store into this one: (runs added, runs in the file).
+    Runs already in the store keep their stored values."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: no such file")
@@ -247,7 +275,7 @@ def import_file(path: str | os.PathLike, home: str | os.PathLike | None = None) 
                                                                        "sparsity", "seed"]].iloc[0]
         raise UserError(f"{path}: two rows describe the same run ({', '.join(f'{k}={v}' for k, v in dup.items())}); "
                         f"add a column that tells them apart")
-    return target.add_new_runs(frames)
+    return target.add_new_runs(frames), len(frames["runs"])
 
 
 def _import_store(path: Path, target: Store) -> int:
@@ -260,4 +288,4 @@ def _import_store(path: Path, target: Store) -> int:
     runs["rundir"] = None
     keys = set(runs["key"])
     frames = {t: (runs if t == "runs" else f[f["key"].isin(keys)]) for t, f in frames.items()}
-    return target.add_new_runs(frames)
+    return target.add_new_runs(frames), len(frames["runs"])

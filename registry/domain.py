@@ -27,8 +27,10 @@ from typing import Any, Callable, Mapping, Protocol
 from registry.errors import UserError
 from registry.identity import key_of
 
-# Axis columns every store row carries; the domain fills them in `Stage.columns`.
-AXES = ("dataset", "model", "method", "check", "sparsity", "seed")
+# Axis columns every store row carries; the domain fills them in `Stage.columns`. `variant` names
+# what else differs from the domain's defaults (e.g. "rule=ascend epochs=3"), "" for the defaults:
+# reports select on it so runs of different configurations are never averaged together.
+AXES = ("dataset", "model", "method", "check", "sparsity", "seed", "variant")
 
 
 @dataclass(frozen=True)

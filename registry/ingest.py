@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
+from registry.domain import AXES
 from registry.errors import UserError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -22,7 +23,6 @@ RESULT_FIELDS = ("test_acc", "best_test_acc", "train_loss", "test_loss", "achiev
                  "collapsed", "seconds")
 EPOCH_FIELDS = ("train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds")
 LAYER_FIELDS = ("layer", "shape", "weights", "kept", "keep_ratio")
-AXES = ("dataset", "model", "method", "check", "sparsity", "seed")
 
 
 class CorruptRun(UserError):
@@ -83,6 +83,7 @@ def read_run(rundir: str | Path) -> dict[str, list[dict[str, Any]]]:
         run[axis] = columns.get(axis)
     run["sparsity"] = _float(run["sparsity"])
     run["seed"] = None if run["seed"] is None else int(run["seed"])
+    run["variant"] = str(run["variant"] or "")
 
     out: dict[str, list[dict[str, Any]]] = {"runs": [run], "results": [], "epochs": [], "layers": []}
     if (rundir / "result.json").exists():

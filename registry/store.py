@@ -55,7 +55,8 @@ class Run(SQLModel, table=True):
     method: Optional[str] = None
     check: Optional[str] = None
     sparsity: Optional[float] = _double()
-    seed: Optional[int] = None
+    seed: Optional[int] = Field(default=None, sa_type=BigInteger)  # any non-negative int a study may use
+    variant: Optional[str] = None  # non-default options in short form; "" = the domain's defaults
     spec: Optional[str] = _text()  # full resolved spec, JSON
     deps: Optional[str] = _text()  # {role: key}, JSON
     rundir: Optional[str] = None
@@ -112,7 +113,8 @@ COLUMNS = {name: [c.name for c in model.__table__.columns] for name, model in TA
 RUN_RESULTS_VIEW = """
 CREATE OR REPLACE VIEW run_results AS
 SELECT r.key, r.kind, r.status, r.source, r.dataset, r.model, r.method, r."check", r.sparsity,
-       r.seed, s.test_acc, s.best_test_acc, s.achieved_sparsity, s.collapsed, r.spec
+       r.seed, coalesce(r.variant, '') AS variant, s.test_acc, s.best_test_acc, s.achieved_sparsity,
+       s.collapsed, r.spec
 FROM runs r LEFT JOIN results s ON s.key = r.key
 """
 
@@ -280,6 +282,13 @@ def _create_schema(con: Any) -> None:
     for model in TABLES.values():
         ddl = str(CreateTable(model.__table__, if_not_exists=True).compile(dialect=dialect))
         con.execute(ddl)
+        # a store from an older version: add the columns it lacks (nullable, so old rows stay valid)
+        have = {row[0] for row in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [model.__tablename__]).fetchall()}
+        for column in model.__table__.columns:
+            if column.name not in have:
+                kind = column.type.compile(dialect=dialect)
+                con.execute(f'ALTER TABLE {model.__tablename__} ADD COLUMN "{column.name}" {kind}')
     con.execute(RUN_RESULTS_VIEW)
 
 

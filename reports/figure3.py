@@ -13,7 +13,7 @@ REPORT = Report(
     title="Sanity checks of the initial tickets of ResNet32 and VGG19 on CIFAR-10",
     caption="Sanity checks of the initial tickets of ResNet32 and VGG19 on CIFAR-10 (Figure 3 as a table).",
     filters={"dataset": "cifar10", "model": ["resnet32", "vgg19"], "method": list(METHODS),
-             "check": list(CHECKS)},
+             "check": list(CHECKS), "variant": ""},  # the paper's settings
     columns=(sparsity_axis((0.6, 0.8, 0.9, 0.95, 0.98)),),  # the grid of studies/figure3_sanity_initial.py
     groups=tuple(Group(MODELS[m], {"model": m}) for m in ("resnet32", "vgg19")),
     rows=tuple(method(f"{m}/{c}" if c != "none" else m, f"{label} ({CHECKS[c]})", m, check=c)

@@ -81,8 +81,10 @@ def test_every_method_and_check_end_to_end(out, method, check, extra):
     assert result["achieved_sparsity"] == pytest.approx(0.9, abs=1e-4)
     assert 0.0 <= result["test_acc"] <= 100.0
     stage = json.loads((rundir / "stage.json").read_text())
-    assert stage["columns"] == {"dataset": "synthetic", "model": "lenet5", "method": method, "check": check,
-                                "sparsity": 0.9, "seed": 0}
+    columns = dict(stage["columns"])
+    assert "batch_size=64 epochs=1 milestones=none" in columns.pop("variant")  # what differs from the defaults
+    assert columns == {"dataset": "synthetic", "model": "lenet5", "method": method, "check": check,
+                       "sparsity": 0.9, "seed": 0}
     layers = json.loads((rundir / "layers.json").read_text())
     assert sum(r["kept"] for r in layers) == result["kept_weights"]
     # a second invocation finds the finished stage and only prints the summary

@@ -34,8 +34,12 @@ def test_identity_layout():
                                      "train": {"epochs": 10, "milestones": [5, 8]}}
     assert dict(ticket.deps) == {"pretrain": pre.key}
     assert dict(pre.columns) == {"dataset": "cifar10", "model": "resnet32", "method": "dense",
-                                 "check": "none", "sparsity": 0.0, "seed": 0}
+                                 "check": "none", "sparsity": 0.0, "seed": 0, "variant": "epochs=10 milestones=5,8"}
     assert dict(ticket.columns)["method"] == "lt" and dict(ticket.columns)["check"] == "rearrange"
+    assert dict(ticket.columns)["variant"] == "epochs=10 milestones=5,8"
+    rule = DOMAIN.expand(cell(method="random_tickets", method_options={"rule": "erk"}))[0]
+    assert rule.columns["variant"] == "rule=erk"
+    assert DOMAIN.expand(cell(method="snip"))[0].columns["variant"] == ""  # the papers' settings
     spec = ticket.spec
     assert spec["method"] == {"name": "lt", "prune_classifier": False}
     assert spec["train"]["epochs"] == 10 and spec["train"]["lr"] == 0.1

@@ -1,10 +1,12 @@
 """Tables 1-4 rendered from results shaped like a store import of the paper's numbers: three seeds
-per cell whose mean and sample std are the published ones (m - s, m, m + s has sample std s), plus
+per cell whose mean and sample std are the published ones (m - s, m, m + s has sample std s; where
+m - s would be a negative accuracy, m - x, m - x, m + 2x with x = s/sqrt(3) has the same), plus
 single-value rows (full network, OBD). The LaTeX must print the paper's numbers, and bold exactly
 the cells that the paper's rule, computed here independently from the CSV, selects."""
 from __future__ import annotations
 
 import csv
+import math
 import re
 from pathlib import Path
 
@@ -24,6 +26,14 @@ def paper_lines(name):
         return list(csv.DictReader(fh))
 
 
+def three_seeds(mean: float, std: float) -> list[float]:
+    """Three accuracies (all >= 0) with exactly this mean and sample std."""
+    if mean - std >= 0:
+        return [mean - std, mean, mean + std]
+    x = std / math.sqrt(3)
+    return [mean - x, mean - x, mean + 2 * x]
+
+
 def imported_runs(name) -> pd.DataFrame:
     """What `tickets store import` of the paper's cells would put in run_results."""
     report, _ = load_report(REPORTS, name)
@@ -31,7 +41,7 @@ def imported_runs(name) -> pd.DataFrame:
     runs = []
     for line in paper_lines(name):
         m = float(line["mean"])
-        values = [m] if not line["std"] else [m - float(line["std"]), m, m + float(line["std"])]
+        values = [m] if not line["std"] else three_seeds(m, float(line["std"]))
         for seed, value in enumerate(values):
             runs.append({"key": f"{name}-{len(runs)}", "kind": "ticket", "status": "imported",
                          "source": "imported", "dataset": line["dataset"], "model": line["model"],

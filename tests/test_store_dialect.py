@@ -18,7 +18,7 @@ def test_schema_types_are_pinned(tmp_path):
     with store.writer():
         pass
     runs = _types(store, "runs")
-    assert runs["key"] == "VARCHAR" and runs["seed"] == "INTEGER" and runs["sparsity"] == "DOUBLE"
+    assert runs["key"] == "VARCHAR" and runs["seed"] == "BIGINT" and runs["sparsity"] == "DOUBLE"
     assert _types(store, "layers")["weights"] == "BIGINT"
     assert _types(store, "epochs")["test_acc"] == "DOUBLE"
     assert _types(store, "results")["collapsed"] == "BOOLEAN"

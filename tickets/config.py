@@ -43,11 +43,13 @@ class TrainConfig:
         return self
 
     def scaled_to(self, epochs: int) -> "TrainConfig":
-        """Same schedule shape over a different number of epochs (milestones scale along)."""
+        """Same schedule shape over a different number of epochs (milestones scale along). A scaled
+        milestone that lands on epoch 0 or on the end drops out, and two that land together merge:
+        a 1-epoch run keeps lr 0.1 throughout instead of starting at 0.01."""
         if self.epochs == 0:
             return replace(self, epochs=epochs)
-        milestones = tuple(round(m * epochs / self.epochs) for m in self.milestones)
-        return replace(self, epochs=epochs, milestones=milestones)
+        scaled = {round(m * epochs / self.epochs) for m in self.milestones}
+        return replace(self, epochs=epochs, milestones=tuple(sorted(m for m in scaled if 0 < m < epochs)))
 
 
 # The paper's settings; Tiny-ImageNet trains longer. Small datasets keep the same optimiser.

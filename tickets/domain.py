@@ -150,7 +150,8 @@ class TicketsDomain:
                     "sparsity": 0.0, "data_check": data_check,
                     "snapshot_epochs": list(steps.snapshot_epochs(config.epochs))}
             columns = {"dataset": r["dataset"], "model": r["model"], "method": "dense",
-                       "check": data_check or "none", "sparsity": 0.0, "seed": r["seed"]}
+                       "check": data_check or "none", "sparsity": 0.0, "seed": r["seed"],
+                       "variant": variant_label({}, train_identity, options_identity)}
             stages.append(Stage("pretrain", identity, spec, columns))
         if not method.prunes:
             return stages
@@ -167,8 +168,10 @@ class TicketsDomain:
                 "sparsity": r["sparsity"],
                 # the data the pruning step reads (scoring batches, imp's rounds); retraining never
                 "data_check": data_check}
+        method_identity = {k: v for k, v in identity["method"].items() if k != "name"}
         columns = {"dataset": r["dataset"], "model": r["model"], "method": method.name,
-                   "check": r["check"], "sparsity": r["sparsity"], "seed": r["seed"]}
+                   "check": r["check"], "sparsity": r["sparsity"], "seed": r["seed"],
+                   "variant": variant_label(method_identity, train_identity, options_identity)}
         deps = {"pretrain": stages[0].key} if method.needs_pretrain else {}
         stages.append(Stage("ticket", identity, spec, columns, deps))
         return stages
@@ -261,6 +264,21 @@ def _seed(value: Any) -> int:
 
 def _plain_config(config) -> dict[str, Any]:
     return {f.name: to_plain(getattr(config, f.name)) for f in dataclasses.fields(config)}
+
+
+def variant_label(method_options: Mapping[str, Any], train: Mapping[str, Any],
+                  model_options: Mapping[str, Any]) -> str:
+    """What a run changes from the defaults, in short: "rule=ascend epochs=3 milestones=2" ("" for
+    the papers' settings). Stored as the `variant` column so reports never average different
+    configurations together, and readable in `tickets runs ls`."""
+    def text(value: Any) -> str:
+        if isinstance(value, (list, tuple)):
+            return ",".join(map(str, value)) or "none"
+        return str(value)
+
+    parts = [f"{k}={text(v)}" for part in (method_options, train) for k, v in sorted(part.items())]
+    parts += [f"model.{k}={text(v)}" for k, v in sorted(model_options.items())]
+    return " ".join(parts)
 
 
 def _dataset_info(name: str):

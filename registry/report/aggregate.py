@@ -18,8 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
 Query = Callable[[str, Sequence[Any] | None], "pd.DataFrame"]
 METRICS = ("test_acc", "best_test_acc")
 PLAIN_FIELDS = ("key", "kind", "status", "source", "dataset", "model", "method", "check", "sparsity",
-                "seed", "test_acc", "best_test_acc", "achieved_sparsity", "collapsed")
-STAT_COLUMNS = ("n", "mean", "std", "lo", "hi", "all_collapsed")
+                "seed", "variant", "test_acc", "best_test_acc", "achieved_sparsity", "collapsed")
 SPARSITY_DIGITS = 6
 
 
@@ -34,6 +33,8 @@ def field_sql(name: str) -> str:
         raise UserError(f"unknown report field {name!r}; known: {', '.join(PLAIN_FIELDS)}, spec.<name>")
     if name == "sparsity":
         return f'round("sparsity", {SPARSITY_DIGITS})'
+    if name == "variant":  # rows from before variants existed, or frames without one: the defaults
+        return "coalesce(\"variant\", '')"
     return f'"{name}"'
 
 
@@ -66,10 +67,15 @@ def stats_sql(report: Report, metric: str | None = None, table: str = "run_resul
     if metric not in METRICS:
         raise UserError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
     fields = report.fields()
-    select = ", ".join(f'{field_sql(f)} AS "{f}"' for f in fields)
+    # Runs of different variants (non-default options) come back as separate records of one cell,
+    # and `seeds` counts distinct seeds, so the table can tell pooled configurations and repeated
+    # seeds from a complete cell instead of silently averaging them.
+    select = ", ".join([f'{field_sql(f)} AS "{f}"' for f in fields]
+                       + ([] if "variant" in fields else [f"{field_sql('variant')} AS variant"]))
     clauses, params = where_sql(report.filters)
     clauses = ["status IS DISTINCT FROM 'failed'", f'"{metric}" IS NOT NULL', *clauses]
-    sql = (f"SELECT {select}, count(*) AS n, avg(\"{metric}\") AS mean, stddev_samp(\"{metric}\") AS std, "
+    sql = (f"SELECT {select}, count(*) AS n, count(DISTINCT seed) AS seeds, "
+           f"avg(\"{metric}\") AS mean, stddev_samp(\"{metric}\") AS std, "
            f"min(\"{metric}\") AS lo, max(\"{metric}\") AS hi, "
            f"bool_and(coalesce(collapsed, false)) AS all_collapsed "
            f"FROM {table} WHERE {' AND '.join(clauses)} GROUP BY ALL")

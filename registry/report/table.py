@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 SEED_MARKS = ("†", "‡", "§", "¶", "††", "‡‡")
+MIXED_MARK = "*"  # a cell that pools configurations or repeats seeds: never silently averaged
 COLLAPSE_TOLERANCE = 0.005
 
 
@@ -35,6 +36,7 @@ class Cell:
     collapsed: bool = False
     bold: bool = False
     mark: str = ""  # seed-count footnote symbol
+    mixed: str = ""  # why this cell pools what should not be pooled (variants, repeated seeds)
     paper: PaperValue | None = None
     mean_s: str = ""
     std_s: str = ""
@@ -85,6 +87,7 @@ class Table:
     interval: str
     compare: bool = False
     missing: list[str] = field(default_factory=list)  # descriptions of missing cells
+    mixed: list[str] = field(default_factory=list)  # cells pooling different configurations
     study: str | None = None
 
     @property
@@ -160,6 +163,16 @@ def _single_filters(report: Report) -> dict[str, Any]:
     return {k: v for k, v in report.filters.items() if not isinstance(v, (list, tuple, set, frozenset))}
 
 
+def _mixture(part: list[dict[str, Any]]) -> str:
+    """Why a cell's runs should not be averaged together ("" when they may)."""
+    variants = sorted({str(rec.get("variant") or "") for rec in part})
+    if len(variants) > 1:
+        return "pools variants " + ", ".join(repr(v) if v else "'' (defaults)" for v in variants)
+    if any(rec.get("seeds") is not None and int(rec["n"]) > int(rec["seeds"]) for rec in part):
+        return "holds repeated seeds"
+    return ""
+
+
 def _pooled(part: list[dict[str, Any]], chance: dict[str, float]) -> tuple[int, float | None, float | None, bool]:
     """Combine the statistics records of one cell (a row spanning several cell keys) exactly."""
     if not part:
@@ -191,7 +204,7 @@ def _fmt(value: float | None, decimals: int) -> str:
 
 
 def _describe(coords: dict[str, Any]) -> str:
-    return " ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in coords.items())
+    return " ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in coords.items() if v != "")
 
 
 # ---------------------------------------------------------------- the table
@@ -216,6 +229,7 @@ def build_table(report: Report, stats: "pd.DataFrame", *, metric: str | None = N
 
     sections: list[Section] = []
     missing: list[str] = []
+    mixed: list[str] = []
     for group in resolve_groups(report, stats):
         in_group = matching(stats, group.where)
         trows = []
@@ -232,10 +246,14 @@ def build_table(report: Report, stats: "pd.DataFrame", *, metric: str | None = N
                         continue
                     col_where.pop(ref_axis, None)
                 expected = row.seeds if row.seeds is not None else report.seeds
-                n, mean, std, collapsed = _pooled(matching(in_row, col_where), chance)
-                cell = Cell(coords, mean, std, n, expected, missing=n == 0, collapsed=collapsed)
+                part = matching(in_row, col_where)
+                n, mean, std, collapsed = _pooled(part, chance)
+                cell = Cell(coords, mean, std, n, expected, missing=n == 0, collapsed=collapsed,
+                            mixed=_mixture(part))
                 if cell.missing:
                     missing.append(_describe({**coords, **row.where}))
+                if cell.mixed:
+                    mixed.append(f"{_describe({**coords, **row.where})}: {cell.mixed}")
                 cells.append(cell)
             trows.append(TableRow(row.key, row.label.replace("{group}", group.label), cells, row.reference))
         # bold per column within the group
@@ -252,10 +270,13 @@ def build_table(report: Report, stats: "pd.DataFrame", *, metric: str | None = N
     shortfalls = sorted({(c.n, c.expected) for _, _, c in _cells(sections) if 0 < c.n < c.expected})
     symbols = {sf: SEED_MARKS[min(i, len(SEED_MARKS) - 1)] for i, sf in enumerate(shortfalls)}
     footnotes = [f"{symbols[sf]} n={sf[0]} of {sf[1]} seeds" for sf in shortfalls]
+    if mixed:
+        footnotes.append(f"{MIXED_MARK} pools runs that differ in more than the seed (see the warning); "
+                         f"narrow the report's filters, e.g. on variant")
     for section in sections:
         for trow in section.rows:
             for c in trow.cells:
-                c.mark = symbols.get((c.n, c.expected), "")
+                c.mark = MIXED_MARK if c.mixed else symbols.get((c.n, c.expected), "")
                 c.mean_s = _fmt(c.mean, d)
                 c.std_s = _fmt(c.std, d) if c.n >= 2 and c.std is not None else ""
                 if paper is not None and not c.blank:
@@ -279,7 +300,7 @@ def build_table(report: Report, stats: "pd.DataFrame", *, metric: str | None = N
     return Table(report.name, report.title, report.caption, report.row_title or "", header,
                  [a.title for a in report.columns],
                  [dict(zip(fields, col)) for col in columns], sections, footnotes, metric, interval,
-                 compare=paper is not None, missing=missing, study=report.study)
+                 compare=paper is not None, missing=missing, mixed=mixed, study=report.study)
 
 
 def _cells(sections: list[Section]):

@@ -134,8 +134,9 @@ def store_import(ctx: click.Context, file: str) -> None:
     """Merge a CSV/Parquet exchange file or another store.duckdb into this store."""
     from registry import api
 
-    n = api.import_file(file, home=_home(ctx))
-    click.echo(f"imported {n} new runs from {file}")
+    added, total = api.import_file(file, home=_home(ctx))
+    present = f"; {total - added} already in the store (stored values kept)" if total > added else ""
+    click.echo(f"imported {added} new runs from {file}{present}")
 
 
 @store.command("ingest")

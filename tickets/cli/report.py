@@ -61,7 +61,8 @@ def _list_reports() -> str:
 @click.option("--metric", default=None, help="test_acc (final epoch, default) or best_test_acc.")
 @click.option("--interval", default=None, help="Bolding interval: std (the paper's), sem or t95.")
 @click.option("--compare", default=None, help="'paper': show the paper's value and the difference per cell.")
-@click.option("--strict", is_flag=True, help="Fail (exit 2) when any declared cell has no runs.")
+@click.option("--strict", is_flag=True, help="Fail (exit 2) when a declared cell has no runs or pools "
+                                             "different configurations.")
 @click.pass_context
 def report(ctx, name, fmt, output, metric, interval, compare, strict):
     """Render report NAME (table1..table4, figure3, quickstart) from the store; no NAME lists them."""
@@ -88,6 +89,13 @@ def report(ctx, name, fmt, output, metric, interval, compare, strict):
                        compare=compare, folder=folder)
     if table.missing:
         message = missing_message(declared, table.missing)
+        if strict:
+            raise UserError(message)
+        click.echo(f"warning: {message}", err=True)
+    if table.mixed:
+        more = f" and {len(table.mixed) - 3} more" if len(table.mixed) > 3 else ""
+        message = (f"report {declared.name!r}: {len(table.mixed)} cells average runs that differ in more than "
+                   f"the seed ({'; '.join(table.mixed[:3])}{more}); they are marked *")
         if strict:
             raise UserError(message)
         click.echo(f"warning: {message}", err=True)
