@@ -59,8 +59,18 @@ def finished(rundir: Path) -> bool:
 
 
 def read_run(rundir: str | Path) -> dict[str, list[dict[str, Any]]]:
-    """Rows for one finished run directory: {"runs": [...], "results": [...], "epochs": [...], "layers": [...]}."""
-    rundir = Path(rundir)
+    """Rows for one finished run directory: {"runs": [...], "results": [...], "epochs": [...], "layers": [...]}.
+    Any malformed file makes the whole run a CorruptRun (reported, left out), never a crash of the
+    batch it was ingested with."""
+    try:
+        return _read_run(Path(rundir))
+    except CorruptRun:
+        raise
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+        raise CorruptRun(f"{rundir}: malformed run files ({type(exc).__name__}: {exc})") from None
+
+
+def _read_run(rundir: Path) -> dict[str, list[dict[str, Any]]]:
     stage_path = rundir / "stage.json"
     if not stage_path.exists():
         raise CorruptRun(f"{rundir}: no stage.json")
@@ -92,7 +102,11 @@ def read_run(rundir: str | Path) -> dict[str, list[dict[str, Any]]]:
             raise CorruptRun(f"{rundir / 'result.json'}: corrupt result.json (not an object)")
         run["status"] = "done"
         row = {name: _float(result.get(name)) for name in RESULT_FIELDS if name != "collapsed"}
+        if row["test_acc"] is None or not math.isfinite(row["test_acc"]):
+            raise CorruptRun(f"{rundir / 'result.json'}: test_acc {result.get('test_acc')!r} is not a finite number")
         collapsed = result.get("collapsed")
+        if collapsed is not None and not isinstance(collapsed, bool) and collapsed not in (0, 1):
+            raise CorruptRun(f"{rundir / 'result.json'}: collapsed {collapsed!r} is not true/false")
         row["collapsed"] = None if collapsed is None else bool(collapsed)
         row["key"] = key
         extra = {k: v for k, v in result.items() if k not in RESULT_FIELDS}
@@ -161,7 +175,13 @@ def ingest(store: "Store", rundirs: Iterable[str | Path]) -> tuple[int, list[str
             merged[table].extend(items)
     if not merged["runs"]:
         return 0, problems
-    return store.replace_runs(frames_of(merged)), problems
+    frames = frames_of(merged)
+    if frames["runs"]["key"].duplicated().any():  # two run directories claim one key: keep the last
+        frames["runs"] = frames["runs"].drop_duplicates("key", keep="last")
+        frames["results"] = frames["results"].drop_duplicates("key", keep="last")
+        frames["epochs"] = frames["epochs"].drop_duplicates(["key", "phase", "epoch"], keep="last")
+        frames["layers"] = frames["layers"].drop_duplicates(["key", "idx"], keep="last")
+    return store.replace_runs(frames), problems
 
 
 def ingest_all(store: "Store") -> tuple[int, list[str]]:

@@ -82,6 +82,22 @@ def test_ingest_is_idempotent_and_skips_corrupt_runs(tmp_path):
     assert out.exit_code == 1 and "corrupt result.json" in out.output
 
 
+@pytest.mark.parametrize("file, content, message", [
+    ("layers.json", "[1, 2]", "malformed run files (AttributeError"),
+    ("layers.json", '[{"layer": "a", "weights": "abc"}]', "malformed run files (ValueError"),
+    ("result.json", '{"test_acc": NaN}', "test_acc nan is not a finite number"),
+    ("result.json", '{"test_acc": "abc"}', "test_acc 'abc' is not a finite number"),
+    ("result.json", '{"test_acc": 50.0, "collapsed": "false"}', "collapsed 'false' is not true/false"),
+])
+def test_a_malformed_run_is_reported_and_the_rest_of_the_batch_ingested(tmp_path, file, content, message):
+    store = Store(tmp_path)
+    good, bad = _finished_run(tmp_path, "good"), _finished_run(tmp_path, "bad")
+    (bad / file).write_text(content)
+    n, problems = ingest(store, [good, bad])
+    assert n == 1 and len(problems) == 1 and message in problems[0] and "bad" in problems[0]
+    assert list(store.frame("SELECT key FROM runs")["key"]) == ["good"]
+
+
 def _seed_store(home: Path) -> Store:
     store = Store(home)
     ingest(store, [_finished_run(home, "good")])
