@@ -177,6 +177,14 @@ def make_plan(study: Study, store: Store, *, domain: Domain | None = None, inges
                 reasons[key] = str(read_json(rundir / "error.json").get("reason"))
             except Exception:
                 reasons[key] = "unreadable error.json"
+    # A stage that stages still to run depend on must have its run directory here: the store may
+    # list it done from an import or from a home whose run directories were pruned to save disk.
+    # Such a dependency runs again rather than hand its dependents a folder that is not there.
+    for key, stage in reversed(stages.items()):  # dependents first, so chains are followed down
+        if status[key] in ("missing", "failed"):
+            for dep in stage.deps.values():
+                if status.get(dep) == "done" and not (store.rundir(dep) / "result.json").exists():
+                    status[dep] = "missing"
     plan = Plan(study, domain_path, cells, stages, cell_keys, status, reasons)
     if ingest and to_ingest:
         plan.ingested, plan.problems = ingest_dirs(store, to_ingest)

@@ -65,3 +65,24 @@ def test_cpu_workers_split_the_cores(env, monkeypatch):  # noqa: F811
     assert out.exit_code == 0, out.output
     envs = _slot_envs(home)
     assert {e["OMP_NUM_THREADS"] for e in envs} == {"2"} and {e["CUDA_VISIBLE_DEVICES"] for e in envs} == {""}
+
+
+def test_a_done_dependency_without_its_run_directory_runs_again(env):  # noqa: F811
+    """Imported or pruned pretraining: its dependents must not be handed a folder that is not there."""
+    import shutil
+
+    study, home = _study(env), env / "home"
+    first = CliRunner().invoke(cli, ["--home", str(home), "study", "run", str(study)])
+    assert first.exit_code == 0, first.output
+    pretrain = Store(home).frame("SELECT key FROM runs WHERE kind = 'pretrain' AND seed = 0")["key"][0]
+    shutil.rmtree(home / "runs" / pretrain)
+    ticket = Store(home).frame(
+        "SELECT key FROM runs WHERE kind = 'ticket' AND seed = 0 AND method = 'lt' AND sparsity = 0.9")["key"][0]
+    shutil.rmtree(home / "runs" / ticket)
+    with Store(home).writer() as con:  # the ticket is forgotten: it must run again, after its pretraining
+        for table in ("results", "epochs", "layers", "runs"):
+            con.execute(f"DELETE FROM {table} WHERE key = ?", [ticket])
+    again = CliRunner().invoke(cli, ["--home", str(home), "study", "run", str(study)])
+    assert again.exit_code == 0, again.output
+    assert "2 ran now" in again.output
+    assert (home / "runs" / pretrain / "result.json").exists() and (home / "runs" / ticket / "result.json").exists()
