@@ -99,7 +99,10 @@ class Study:
         out: list[dict[str, Any]] = []
         for index, grid in enumerate(self.grids):
             for cell in grid.cells():
-                ident = canonical_json(cell)
+                try:
+                    ident = canonical_json(cell)
+                except (TypeError, ValueError) as exc:  # NaN, or a value JSON cannot hold
+                    raise UserError(f"cell {describe_cell(cell)}: {exc}") from None
                 if ident in seen:
                     where = (f"grid {seen[ident] + 1} and grid {index + 1}" if seen[ident] != index
                              else f"grid {index + 1} twice")

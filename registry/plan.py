@@ -33,6 +33,7 @@ class Plan:
     reasons: dict[str, str] = field(default_factory=dict)  # key -> failure reason
     ingested: int = 0
     problems: list[str] = field(default_factory=list)  # runs that could not be ingested
+    _first_cell: dict[str, dict[str, Any]] | None = field(default=None, repr=False)
 
     @property
     def unshared_runs(self) -> int:
@@ -59,10 +60,13 @@ class Plan:
         return out
 
     def first_cell(self, key: str) -> dict[str, Any] | None:
-        for cell, keys in zip(self.cells, self.cell_keys):
-            if key in keys:
-                return cell
-        return None
+        """The first cell that needs stage `key` (a dict built once: called on every event)."""
+        if self._first_cell is None:
+            self._first_cell = {}
+            for cell, keys in zip(self.cells, self.cell_keys):
+                for k in keys:
+                    self._first_cell.setdefault(k, cell)
+        return self._first_cell.get(key)
 
 
 def domain_path_for(study: Study) -> str:

@@ -60,7 +60,7 @@ def _cell_text(plan: Plan, key: str) -> str:
     return describe_cell(cell) if cell else ""
 
 
-def run_study(study: Study, home: str | os.PathLike, *, workers: int = 1, gpus: Sequence[str] | None = None,
+def run_study(study: Study, home: str | os.PathLike, *, workers: int | None = None, gpus: Sequence[str] | None = None,
               retry_failed: bool = False, executor: str = "local", executor_options: Mapping[str, Any] | None = None,
               console: Any = None) -> Outcome:
     from rich.console import Console
@@ -68,8 +68,9 @@ def run_study(study: Study, home: str | os.PathLike, *, workers: int = 1, gpus: 
     console = console or Console(stderr=True)
     store = Store(home)
     load_executors()
-    options: dict[str, Any] = {"workers": workers, **dict(study.resources.get(executor, {})),
-                               **dict(executor_options or {})}  # the command line wins over the study
+    options: dict[str, Any] = {**dict(study.resources.get(executor, {})),  # the command line wins
+                               **({"workers": workers} if workers is not None else {}),
+                               **dict(executor_options or {})}
     if gpus:
         options["gpus"] = list(gpus)
     runner = EXECUTORS.get(executor)(**options)  # unknown options fail here, before any planning
@@ -114,14 +115,17 @@ def run_study(study: Study, home: str | os.PathLike, *, workers: int = 1, gpus: 
     if prepare is not None:  # refuse bad resources before any progress is drawn or job submitted
         prepare()
     ingester = _Ingester(store)
+    started: set[str] = set()
     with ingester, _Progress(console, total, outcome.done) as progress:
         def on_event(event: str, job: Job, info: Mapping[str, Any]) -> None:
             if event == "start":
+                started.add(job.key)
                 cell = plan.first_cell(job.key)
                 progress.start(job.key, plan.stages[job.key].kind, label_cell(cell) if cell else "")
             elif event == "progress":
                 progress.update(job.key, info)
-            elif event == "waiting":
+            elif event == "waiting":  # its worker found the stage leased by another scheduler
+                started.discard(job.key)
                 progress.start(job.key, plan.stages[job.key].kind, "(running elsewhere)")
             elif event == "submitted":
                 outcome.submitted += 1
@@ -131,7 +135,7 @@ def run_study(study: Study, home: str | os.PathLike, *, workers: int = 1, gpus: 
                     ingester.put(job.rundir)
                 if event == "done":
                     outcome.done += 1
-                    outcome.ran += 1
+                    outcome.ran += job.key in started  # not the stages another scheduler ran meanwhile
                 elif info.get("blocked"):
                     outcome.blocked.append((job.key, _cell_text(plan, job.key), str(info.get("reason"))))
                 else:

@@ -86,3 +86,17 @@ def test_a_done_dependency_without_its_run_directory_runs_again(env):  # noqa: F
     assert again.exit_code == 0, again.output
     assert "2 ran now" in again.output
     assert (home / "runs" / pretrain / "result.json").exists() and (home / "runs" / ticket / "result.json").exists()
+
+
+def test_workers_on_the_command_line_win_over_the_studys_resources(env, monkeypatch):  # noqa: F811
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    study, home = _study(env), env / "home"
+    study.write_text(study.read_text().replace('domain="fake_domain:DOMAIN")',
+                                               'domain="fake_domain:DOMAIN", resources={"local": {"workers": 4}})'))
+    out = CliRunner().invoke(cli, ["--home", str(home), "study", "run", str(study)])
+    assert out.exit_code == 0, out.output
+    assert {e["OMP_NUM_THREADS"] for e in _slot_envs(home)} == {"2"}  # the study's 4 workers
+    out = CliRunner().invoke(cli, ["--home", str(env / "home2"), "study", "run", str(study), "--workers", "1"])
+    assert out.exit_code == 0, out.output
+    assert {e["OMP_NUM_THREADS"] for e in _slot_envs(env / "home2")} == {"8"}  # --workers 1 wins

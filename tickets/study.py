@@ -30,6 +30,8 @@ Exclusion = Union[Mapping[str, Any], Callable[[Mapping[str, Any]], bool]]
 
 
 def _values(name: str, values: Any) -> tuple:
+    if name == "seeds" and isinstance(values, int):  # seeds=3 reads like "three seeds": say which
+        raise UserError(f"seeds must be a list of seeds, got {values!r}; e.g. seeds=(0, 1, 2) or seeds=range(3)")
     if isinstance(values, (str, int, float)) or dataclasses.is_dataclass(values):
         return (values,)
     try:
@@ -38,7 +40,8 @@ def _values(name: str, values: Any) -> tuple:
         raise UserError(f"{name} must be a list of values, got {values!r}") from None
     if not out:
         raise UserError(f"{name} is empty; give at least one value")
-    return out
+    # numpy scalars (np.arange, np.linspace) become plain numbers so cells stay JSON
+    return tuple(v.item() if hasattr(v, "item") and not isinstance(v, (str, bytes)) else v for v in out)
 
 
 def _method_name(method: Any) -> str:

@@ -83,7 +83,7 @@ def plan(ctx: click.Context, file: str) -> None:
 
 @study.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="CPU worker processes.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="CPU worker processes (default 1).")
 @click.option("--gpus", help="Comma-separated GPU ids, one worker per GPU (e.g. 0,1).")
 @click.option("--retry-failed", is_flag=True, help="Run failed stages again (their error.json is set aside).")
 @click.option("--executor", default="local", show_default=True, help="Executor name (local, slurm).")
@@ -166,7 +166,7 @@ def cancel(ctx: click.Context, file: str) -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--opt", multiple=True, help="Method option name=value (repeatable).")
 @click.option("--set", "settings", multiple=True, help="Training override name=value (repeatable).")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="CPU worker processes (default 1).")
 @click.option("--gpus", help="Comma-separated GPU ids.")
 @click.option("--retry-failed", is_flag=True)
 @click.pass_context
