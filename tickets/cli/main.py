@@ -63,7 +63,15 @@ def cli(ctx: click.Context, home: str) -> None:
     ctx.obj = {"home": os.path.abspath(home)}
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """Warnings reach users as 'warning: ...', not as a source file, line number and code line."""
+    return f"warning: {message}\n"
+
+
 def main() -> None:
+    import warnings
+
+    warnings.formatwarning = _one_line_warning
     try:
         cli(prog_name="tickets")
     except UserError as exc:  # raised outside click's invoke (e.g. during lazy import)

@@ -24,7 +24,10 @@ def _emit(frame, fmt: str, title: str | None = None) -> None:
 
     table = Table(title=title)
     for column in frame.columns:
-        table.add_column(str(column), overflow="fold")
+        # keys must stay copyable into `runs show`; long free text (specs, tracebacks) is cut short
+        long_text = str(column) in ("spec", "deps", "traceback", "extra", "rundir")
+        table.add_column(str(column), no_wrap=str(column) in ("key", "method", "dataset", "model", "check"),
+                         overflow="ellipsis" if long_text else "fold", max_width=40 if long_text else None)
     for row in frame.itertuples(index=False):
         table.add_row(*("" if _missing(v) else _fmt(v) for v in row))
     Console(width=max(120, Console().width)).print(table)

@@ -55,8 +55,9 @@ def _list_reports() -> str:
 
 @click.command()
 @click.argument("name", required=False)
-@click.option("--format", "fmt", default="text", show_default=True,
-              help="text (terminal table), latex (booktabs), markdown, html or csv.")
+@click.option("--format", "fmt", default=None,
+              help="text (default on a terminal), latex, markdown, html or csv; with -o, taken from the "
+                   "file's suffix (.tex .md .html .csv) unless given.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 @click.option("--metric", default=None, help="test_acc (final epoch, default) or best_test_acc.")
 @click.option("--interval", default=None, help="Bolding interval: std (the paper's), sem or t95.")
@@ -75,6 +76,9 @@ def report(ctx, name, fmt, output, metric, interval, compare, strict):
     if name is None:
         click.echo(_list_reports())
         return
+    if fmt is None:
+        suffix = Path(output).suffix.lower() if output else ""
+        fmt = {".tex": "latex", ".md": "markdown", ".html": "html", ".htm": "html", ".csv": "csv"}.get(suffix, "text")
     if fmt not in FORMATS:
         raise UserError(f"unknown format {fmt!r}; known: {', '.join(FORMATS.names())}")
     if metric is not None and metric not in METRICS:

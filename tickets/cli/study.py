@@ -184,8 +184,20 @@ def run_one(ctx: click.Context, dataset: str, model: str, method: str, sparsity:
     if not outcome.exit_code:
         from registry.plan import expand
 
+        from registry.store import Store
+
         _, stages, cell_keys = expand(s)
         key = cell_keys[0][-1]
-        click.echo(f"run {key}: {_home(ctx)}/runs/{key}")
+        row = Store(_home(ctx)).frame("SELECT test_acc, best_test_acc, achieved_sparsity, collapsed "
+                                      "FROM run_results WHERE key = ?", [key])
+        summary = ""
+        if len(row):
+            r = row.iloc[0]
+            summary = f"test acc {r['test_acc']:.2f}% (best {r['best_test_acc']:.2f}%)"
+            if r["achieved_sparsity"] == r["achieved_sparsity"] and r["achieved_sparsity"] is not None:
+                summary += f", sparsity {r['achieved_sparsity']:.4f}"
+            summary += " (a layer collapsed)" if r["collapsed"] is True else ""
+            summary += ": "
+        click.echo(f"run {key}: {summary}{_home(ctx)}/runs/{key}")
     sys.stdout.flush()
     ctx.exit(outcome.exit_code)
