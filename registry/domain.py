@@ -60,6 +60,10 @@ class Domain(Protocol):
             report: Callable[[Mapping[str, Any]], None]) -> Mapping[str, Any]:
         """Run one stage inside `rundir`, resuming from its checkpoints; return the result dict."""
 
+    # Optional: `check_ready(stages, fetch) -> list[str]`, what would make these stages fail for sure
+    # on this machine (missing data...). A local sweep calls it with fetch=True before launching
+    # anything and refuses to start on a problem; `study plan` shows the problems as warnings.
+
 
 def load_domain(path: str) -> Domain:
     """Import a domain object from "package.module:attribute"."""

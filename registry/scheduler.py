@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from registry.atomic import write_json
+from registry.domain import load_domain
+from registry.errors import UserError
 from registry.executors import EXECUTORS, Job
 from registry.grid import Study, describe_cell, label_cell
 from registry.plan import Plan, load_executors, make_plan
@@ -103,6 +105,13 @@ def run_study(study: Study, home: str | os.PathLike, *, workers: int | None = No
         console.print(f"nothing to run: {outcome.done}/{total} stages done")
         _summarise(console, outcome)
         return outcome
+
+    if not runner.detached:  # data lives on this machine: refuse up front rather than fail every stage
+        check_ready = getattr(load_domain(plan.domain_path), "check_ready", None)
+        problems = check_ready([plan.stages[k] for k in todo], fetch=True) if check_ready else []
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise UserError(f"nothing started: {problems[0]}{more}")
 
     jobs = []
     todo_set = set(todo)

@@ -23,3 +23,20 @@ def test_tickets_run_with_the_real_domain_then_rerun_runs_nothing(tmp_path):
     assert 0 <= rows["test_acc"][0] <= 100
     out = runner.invoke(cli, args)
     assert out.exit_code == 0 and "nothing to run: 1/1 stages done" in out.output
+
+
+def test_a_study_whose_data_is_missing_stops_before_starting(tmp_path, monkeypatch):
+    """One clear line up front instead of one failure per stage (and a --retry-failed later)."""
+    monkeypatch.setenv("TICKETS_DOWNLOAD", "0")
+    monkeypatch.setenv("TICKETS_DATA", str(tmp_path / "empty-data"))
+    study = tmp_path / "cifar.py"
+    study.write_text('from tickets.study import Grid, Study\n'
+                     'study = Study("c", Grid(datasets=["cifar10"], models=["vgg11"], methods=["snip"], '
+                     'sparsities=[0.9], seeds=[0, 1], train={"epochs": 1}))\n')
+    home = tmp_path / "home"
+    plan = CliRunner().invoke(cli, ["--home", str(home), "study", "plan", str(study)])
+    assert plan.exit_code == 0 and "warning: dataset cifar10 is not on this machine" in plan.output
+    run = CliRunner().invoke(cli, ["--home", str(home), "study", "run", str(study)])
+    assert run.exit_code == 2
+    assert "nothing started: dataset cifar10: files not found; expected" in run.output
+    assert not (home / "runs").exists() or not any((home / "runs").iterdir())

@@ -176,6 +176,27 @@ class TicketsDomain:
         stages.append(Stage("ticket", identity, spec, columns, deps))
         return stages
 
+    def check_ready(self, stages: list[Stage], fetch: bool = False) -> list[str]:
+        """Datasets these stages need that are not on this machine. With `fetch`, each missing one
+        is loaded once (downloaded where the network allows, decoded into the cache) so workers
+        find it ready; what still cannot be had is returned as one line each."""
+        from tickets.data.base import locate
+
+        problems = []
+        for name in sorted({str(s.columns["dataset"]) for s in stages}):
+            if locate(name) is not None:
+                continue
+            if not fetch:
+                problems.append(f"dataset {name} is not on this machine (see `tickets datasets`)")
+                continue
+            from tickets.data import load_dataset
+
+            try:
+                load_dataset(name)
+            except UserError as exc:
+                problems.append(str(exc))
+        return problems
+
     # ----------------------------------------------------------------------------- running
     def run(self, stage: Mapping[str, Any], rundir: Path, dep_dirs: Mapping[str, Path],
             report: Callable[[Mapping[str, Any]], None], *, device: Any = None,
