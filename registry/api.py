@@ -41,17 +41,29 @@ def store(home: str | os.PathLike | None = None) -> Store:
 
 
 # ---------------------------------------------------------------------------------- reads
+_SQL_TOKENS = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|/\*.*?(?:\*/|$)""", re.S)
+
+
 def check_read_only(query: str) -> str:
-    """Refuse anything but one reading statement (SELECT/WITH/DESCRIBE/SHOW/...)."""
-    text = re.sub(r"--[^\n]*|/\*.*?\*/", " ", query, flags=re.S).strip().rstrip(";").strip()
-    if not text:
+    """Refuse anything but one reading statement (SELECT/WITH/DESCRIBE/SHOW/...). String literals,
+    quoted names and comments are recognised in one pass, so '--' or ';' inside a string is text;
+    the query runs as written (less a trailing ';'). The store is opened read-only besides."""
+    def blank(match: "re.Match[str]") -> str:
+        token = match.group(0)
+        return "''" if token[0] in "'\"" else " "
+
+    skeleton = _SQL_TOKENS.sub(blank, query).strip()
+    if not skeleton.rstrip(";").strip():
         raise UserError("empty query")
-    if ";" in re.sub(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"", "''", text):
+    if ";" in skeleton.rstrip().rstrip(";"):
         raise UserError("one statement at a time, please (found ';')")
-    word = text.split(None, 1)[0].lower()
+    word = skeleton.split(None, 1)[0].lower()
     if word not in READ_STATEMENTS:
         raise UserError(f"the store is read-only here: {word.upper()} is not allowed; "
                         f"use SELECT, WITH, DESCRIBE or SHOW")
+    text = query.strip()
+    while text.endswith(";"):
+        text = text[:-1].rstrip()
     return text
 
 
@@ -98,6 +110,10 @@ def results(home: str | os.PathLike | None = None, **filters: Any) -> "pd.DataFr
 
 
 def resolve_key(prefix: str, home: str | os.PathLike | None = None) -> str:
+    prefix = prefix.strip()
+    if len(prefix) < 4:
+        raise UserError(f"key {prefix!r} is too short: give at least 4 characters of a run key "
+                        f"(see `tickets runs ls`)")
     found = store(home).frame("SELECT key FROM runs WHERE starts_with(key, ?) ORDER BY key", [prefix])
     keys = list(found["key"])
     if not keys:

@@ -185,3 +185,28 @@ def test_bad_queries_and_imports_give_one_line_and_leave_the_store(tmp_path, arg
     lines = out.output.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], lines
     assert _snapshot(store).equals(before)
+
+
+@pytest.mark.parametrize("query, runs_as", [
+    ("SELECT '/*x*/' AS s", "SELECT '/*x*/' AS s"),
+    ("SELECT 'a--b' AS t;", "SELECT 'a--b' AS t"),
+    ("/* why */ SELECT 1 -- done\n", "/* why */ SELECT 1 -- done"),
+    ('SELECT "check" FROM runs ;;', 'SELECT "check" FROM runs'),
+])
+def test_read_only_sql_keeps_literals_and_comments_as_written(query, runs_as):
+    from registry.api import check_read_only
+
+    assert check_read_only(query) == runs_as
+
+
+@pytest.mark.parametrize("query, message", [
+    ("SELECT '--'; DROP TABLE runs", "one statement at a time"),
+    ("SELECT ';' AS a; SELECT 2", "one statement at a time"),
+    ("/* SELECT */ DELETE FROM runs", "DELETE is not allowed"),
+    ("-- only a comment", "empty query"),
+])
+def test_read_only_sql_refusals(query, message):
+    from registry.api import check_read_only
+
+    with pytest.raises(UserError, match=message):
+        check_read_only(query)

@@ -74,6 +74,8 @@ class TicketsDomain:
         sparsity = check_sparsity(cell.get("sparsity", 0.0))
         seed = _seed(cell.get("seed", 0))
         config = resolve_train(dataset, cell.get("train") or {})
+        if config.epochs < 1:  # an untrained network is not a result (its train loss would read NaN)
+            raise UserError(f"epochs must be at least 1 for a run, got {config.epochs}")
 
         if not method.prunes:
             if sparsity != 0.0:
