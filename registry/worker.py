@@ -46,9 +46,20 @@ class _Heartbeat(threading.Thread):
         self.interval = max(0.2, leases.lease_timeout() / 4)
 
     def run(self) -> None:
+        failures = 0
         while not self.stop.wait(self.interval):
-            if not leases.heartbeat(self.lease):
-                # The lease was reclaimed by someone who judged us dead: stop before we collide.
+            try:
+                ours = leases.heartbeat(self.lease)
+                failures = 0
+            except OSError as exc:  # e.g. a shared filesystem hiccup: keep beating, it may pass
+                failures += 1
+                sys.stderr.write(f"heartbeat on {self.lease.rundir} failed ({exc})\n")
+                # Missing beats for the whole lease timeout lets another scheduler reclaim the
+                # stage; stop before that so the stage never runs twice.
+                ours = failures * self.interval < leases.lease_timeout() * 0.75
+            if not ours:
+                # The lease was reclaimed by someone who judged us dead, or may soon be: stop
+                # before we collide.
                 sys.stderr.write(f"lease on {self.lease.rundir} lost; stopping\n")
                 os._exit(HELD)
 

@@ -210,3 +210,27 @@ def test_read_only_sql_refusals(query, message):
 
     with pytest.raises(UserError, match=message):
         check_read_only(query)
+
+
+def test_heartbeat_survives_a_passing_filesystem_error_and_gives_up_before_the_lease_expires(tmp_path, monkeypatch):
+    import registry.worker as worker
+
+    monkeypatch.setenv("TICKETS_LEASE_TIMEOUT", "2")
+    held = lease.acquire(tmp_path)
+    calls, exits = [], []
+    errors = iter([OSError("stale NFS handle"), True, OSError("x"), OSError("y"), OSError("z"), OSError("w")])
+
+    def flaky(_lease):
+        calls.append(1)
+        outcome = next(errors)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    monkeypatch.setattr(lease, "heartbeat", flaky)
+    monkeypatch.setattr(worker.os, "_exit", lambda code: (exits.append(code), beat.stop.set()))
+    beat = worker._Heartbeat(held)
+    beat.start()
+    beat.join(timeout=10)
+    assert exits == [worker.HELD]  # one error is survived; a run of them stops the worker in time
+    assert len(calls) >= 4
