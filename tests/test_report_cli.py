@@ -121,3 +121,12 @@ def test_store_import_of_paper_numbers_renders_tables_1_to_4_with_the_papers_bol
         table = make_table(report, query=Store(home).frame, folder=folder)
         cells = rendered_cells(name, table, latex)
         assert {k for k, text in cells.items() if text.startswith("\\textbf{")} == expected_bold(name)
+
+
+def test_keep_ratio_figure_says_why_it_has_nothing_to_draw(home, tmp_path):
+    code, out = invoke(home, "figure", "keep-ratios", "--method", "nope", "-o", str(tmp_path / "a.png"))
+    assert code == 2 and "no runs match those keys and filters" in out
+    code, out = invoke(home, "figure", "keep-ratios", "--key", "k0011", "-o", str(tmp_path / "b.png"))
+    assert code == 2 and "1 run matches, but it carries no per-layer keep ratios" in out
+    code, out = invoke(home, "figure", "keep-ratios", "--key", "k0010", "--log", "-o", str(tmp_path / "c.png"))
+    assert code == 0 and (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"

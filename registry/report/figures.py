@@ -97,20 +97,25 @@ def plot_report(report: Report, stats: "pd.DataFrame", path: str | Path) -> Path
         plt.close(fig)
 
 
-def keep_ratio_sql(keys: Sequence[str], where: Where) -> tuple[str, list[Any]]:
-    """Per-layer keep ratios joined with the run's axes, for runs by key prefix and/or filters."""
+def keep_ratio_sql(keys: Sequence[str], where: Where, count_runs: bool = False) -> tuple[str, list[Any]]:
+    """Per-layer keep ratios joined with the run's axes, for runs by key prefix and/or filters
+    (runs ordered by method, check, sparsity, seed); `count_runs` counts the matching runs instead."""
     clauses, params = where_sql(where)
     if keys:
         clauses.append("(" + " OR ".join("starts_with(key, ?)" for _ in keys) + ")")
         params.extend(keys)
     cond = " AND ".join(clauses) if clauses else "TRUE"
+    if count_runs:
+        return f"SELECT count(*) AS n FROM run_results WHERE {cond}", params
     sql = ('SELECT l.key, l.idx, l.layer, l.weights, l.kept, l.keep_ratio, r.dataset, r.model, r.method, '
            'r."check", r.sparsity, r.seed FROM layers l JOIN '
-           f'(SELECT * FROM run_results WHERE {cond}) r ON r.key = l.key ORDER BY l.key, l.idx')
+           f'(SELECT * FROM run_results WHERE {cond}) r ON r.key = l.key '
+           'ORDER BY r.model, r.method, r."check", r.sparsity, r.seed, l.key, l.idx')
     return sql, params
 
 
-def plot_keep_ratios(layers: "pd.DataFrame", path: str | Path, max_legend: int = 12) -> Path:
+def plot_keep_ratios(layers: "pd.DataFrame", path: str | Path, max_legend: int = 12,
+                     log_scale: bool = False) -> Path:
     """One line per run: keep ratio against the layer's position."""
     path = check_output(path)
     if layers.empty:
@@ -135,7 +140,11 @@ def plot_keep_ratios(layers: "pd.DataFrame", path: str | Path, max_legend: int =
     else:
         ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_ylabel("keep ratio")
-    ax.set_ylim(0, 1.05)
+    if log_scale:  # a collapsed layer (ratio 0) sits at the bottom edge
+        ax.set_yscale("log")
+        ax.set_ylim(max(1e-5, 0.5 * float(layers["keep_ratio"][layers["keep_ratio"] > 0].min() or 1e-5)), 1.5)
+    else:
+        ax.set_ylim(0, 1.05)
     ax.grid(alpha=0.3)
     if len(runs) <= max_legend:
         ax.legend(fontsize=7)

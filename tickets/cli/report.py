@@ -186,8 +186,9 @@ def figure():
 @click.option("--seed", multiple=True, type=int)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Figure file (.png, .pdf or .svg).")
+@click.option("--log", "log_scale", is_flag=True, help="Logarithmic keep-ratio axis (for very sparse layers).")
 @click.pass_context
-def keep_ratios(ctx, keys, dataset, model, method, check_, sparsity, seed, output):
+def keep_ratios(ctx, keys, dataset, model, method, check_, sparsity, seed, output, log_scale):
     """Per-layer keep ratios of runs chosen by key and/or filters."""
     from registry.report.figures import check_output, keep_ratio_sql, plot_keep_ratios
 
@@ -198,5 +199,14 @@ def keep_ratios(ctx, keys, dataset, model, method, check_, sparsity, seed, outpu
     if not keys and not where:
         raise UserError("choose runs with --key KEY (repeatable) or filters such as --method snip --sparsity 0.9")
     sql, params = keep_ratio_sql(keys, where)
-    layers = _query(_home(ctx))(sql, params or None)
-    click.echo(f"wrote {plot_keep_ratios(layers, output)}", err=True)
+    query = _query(_home(ctx))
+    layers = query(sql, params or None)
+    if layers.empty:
+        count_sql, count_params = keep_ratio_sql(keys, where, count_runs=True)
+        runs = int(query(count_sql, count_params or None)["n"][0])
+        if runs == 0:
+            raise UserError("no runs match those keys and filters (see `tickets runs ls`)")
+        raise UserError(f"{runs} run{'s match' if runs != 1 else ' matches'}, but "
+                        f"{'they carry' if runs != 1 else 'it carries'} no per-layer keep ratios "
+                        f"(dense runs and results imported from CSV/Parquet have none)")
+    click.echo(f"wrote {plot_keep_ratios(layers, output, log_scale=log_scale)}", err=True)
