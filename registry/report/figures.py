@@ -64,8 +64,13 @@ def plot_report(report: Report, stats: "pd.DataFrame", path: str | Path) -> Path
     if data.empty:
         raise UserError(f"report {report.name!r}: no runs to draw"
                         + (f"; run them with: tickets study run {report.study}" if report.study else ""))
-    panels = data[list(spec.panels)].drop_duplicates().sort_values(list(spec.panels))
-    panels = list(panels.itertuples(index=False, name=None))
+    # panels in the order the declaration lists their labels (the paper's LT, SNIP, GraSP), then by value
+    order = {value: i for i, value in enumerate(spec.panel_labels)}
+    panels = data[list(spec.panels)].drop_duplicates().itertuples(index=False, name=None)
+    panels = sorted(panels, key=lambda p: [(order.get(v, len(order)), str(v)) for v in p])
+    # sparsities spaced evenly (0.9, 0.95 and 0.98 would crowd a linear axis), labelled as printed
+    xs = sorted(data[spec.x].dropna().unique())
+    position = {x: i for i, x in enumerate(xs)}
     plt = _pyplot()
     ncols = min(3, len(panels))
     nrows = math.ceil(len(panels) / ncols)
@@ -80,9 +85,10 @@ def plot_report(report: Report, stats: "pd.DataFrame", path: str | Path) -> Path
             if line.empty:
                 continue
             std = line["std"].fillna(0.0)
-            ax.errorbar(line[spec.x], line["mean"], yerr=std, marker="o", capsize=3,
+            ax.errorbar(line[spec.x].map(position), line["mean"], yerr=std, marker="o", capsize=3,
                         label=spec.series_labels.get(series, str(series)))
         ax.set_title(" / ".join(spec.panel_labels.get(v, str(v)) for v in panel))
+        ax.set_xticks(range(len(xs)), [f"{x:.0%}" if spec.x == "sparsity" else f"{x:g}" for x in xs])
         ax.set_xlabel(spec.x)
         ax.set_ylabel("test accuracy (%)" if report.metric == "test_acc" else "best test accuracy (%)")
         ax.grid(alpha=0.3)
