@@ -12,6 +12,9 @@ def _home(ctx: click.Context) -> str:
     return (ctx.obj or {}).get("home") or os.path.abspath(os.environ.get("TICKETS_HOME", ".tickets"))
 
 
+TABLE_ROWS = 200  # a terminal table longer than this helps nobody; csv/json carry everything
+
+
 def _emit(frame, fmt: str, title: str | None = None) -> None:
     if fmt == "csv":
         click.echo(frame.to_csv(index=False), nl=False)
@@ -28,10 +31,11 @@ def _emit(frame, fmt: str, title: str | None = None) -> None:
         long_text = str(column) in ("spec", "deps", "traceback", "extra", "rundir")
         table.add_column(str(column), no_wrap=str(column) in ("key", "method", "dataset", "model", "check"),
                          overflow="ellipsis" if long_text else "fold", max_width=40 if long_text else None)
-    for row in frame.itertuples(index=False):
+    for row in frame.head(TABLE_ROWS).itertuples(index=False):
         table.add_row(*("" if _missing(v) else _fmt(v) for v in row))
     Console(width=max(120, Console().width)).print(table)
-    click.echo(f"{len(frame)} row{'s' if len(frame) != 1 else ''}")
+    shown = f" (showing the first {TABLE_ROWS}; --format csv or json gives all)" if len(frame) > TABLE_ROWS else ""
+    click.echo(f"{len(frame)} row{'s' if len(frame) != 1 else ''}{shown}")
 
 
 def _missing(value) -> bool:
