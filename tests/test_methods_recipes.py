@@ -17,16 +17,9 @@ from tickets.train.checkpoint import load_latest, load_weights, weights_path
 TRAIN = {"epochs": 2, "milestones": [1], "batch_size": 64}
 CELL = {"dataset": "synthetic", "model": "lenet5", "seed": 0, "train": TRAIN}
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("single_thread")]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Tiny models train ~10x faster on one intra-op thread when the 2 cores are shared."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 @pytest.fixture(scope="module")
