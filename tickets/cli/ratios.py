@@ -78,7 +78,8 @@ def ratios(model: str, dataset: str, rule: str, sparsity: float, options: tuple[
     if plot:
         plot_plan(plan, Path(plot), f"{model} on {dataset}: {rule} at sparsity {sparsity}")
     if as_json:
-        click.echo(json.dumps({"model": model, "dataset": dataset, "options": opts, **plan.to_dict()},
+        options_used = {**M.model_options(model), **opts}  # defaults included, as `tickets models` shows them
+        click.echo(json.dumps({"model": model, "dataset": dataset, "options": options_used, **plan.to_dict()},
                               indent=2))
         return
     from rich.console import Console
