@@ -34,6 +34,7 @@ class Plan:
     ingested: int = 0
     problems: list[str] = field(default_factory=list)  # runs that could not be ingested
     _first_cell: dict[str, dict[str, Any]] | None = field(default=None, repr=False)
+    ended: dict[str, str] = field(default_factory=dict)  # key -> how its submitted job ended (it runs again)
 
     @property
     def unshared_runs(self) -> int:
@@ -124,6 +125,8 @@ def alive_submissions(rundirs: Sequence[Path]) -> set[Path]:
             continue
     alive: set[Path] = set()
     for name, items in by_executor.items():
+        if name not in EXECUTORS:
+            continue
         try:
             executor = EXECUTORS.get(name)()
             if hasattr(executor, "alive_many"):
@@ -131,9 +134,27 @@ def alive_submissions(rundirs: Sequence[Path]) -> set[Path]:
                 alive |= {rundir for rundir, record in items if states.get(str(record["job_id"]), False)}
             else:
                 alive |= {rundir for rundir, record in items if executor.alive(record)}
+        except Exception:  # the executor could not be asked: count its jobs alive, never submit twice
+            alive |= {rundir for rundir, _ in items}
+    return alive
+
+
+def ended_submissions(rundirs: Sequence[Path]) -> dict[str, str]:
+    """{key: one line on how its job ended} for submitted stages whose job is gone without leaving a
+    result or an error (e.g. it failed before the worker started): they run again, with a reason."""
+    from registry.atomic import read_json
+    from registry.executors import EXECUTORS
+
+    notes: dict[str, str] = {}
+    for rundir in rundirs:
+        try:
+            record = read_json(rundir / "submitted.json")
+            executor = EXECUTORS.get(record["executor"])()
+            describe = getattr(executor, "describe", None)
+            notes[rundir.name] = describe(record) if describe else f"job {record.get('job_id')} ended"
         except Exception:
             continue
-    return alive
+    return notes
 
 
 def disk_status(rundir: Path, alive: set[Path] | None = None) -> str:
@@ -190,6 +211,8 @@ def make_plan(study: Study, store: Store, *, domain: Domain | None = None, inges
                 if status.get(dep) == "done" and not (store.rundir(dep) / "result.json").exists():
                     status[dep] = "missing"
     plan = Plan(study, domain_path, cells, stages, cell_keys, status, reasons)
+    plan.ended = ended_submissions([store.rundir(k) for k in stages if status[k] == "missing"
+                                    and k in existing and (store.rundir(k) / "submitted.json").exists()])
     if ingest and to_ingest:
         plan.ingested, plan.problems = ingest_dirs(store, to_ingest)
         for problem in plan.problems:  # a corrupt result is not a result: run it again

@@ -101,6 +101,8 @@ def run_study(study: Study, home: str | os.PathLike, *, workers: int | None = No
         if status == "failed":
             outcome.failures.append((key, _cell_text(plan, key), plan.reasons.get(key, "failed")))
     outcome.done = plan.counts()["done"]
+    for key, how in plan.ended.items():  # say why a submitted stage is submitted again
+        console.print(f"resubmitting {key}: its job ended without a result ({how})", highlight=False)
     if not todo:
         console.print(f"nothing to run: {outcome.done}/{total} stages done")
         _summarise(console, outcome)

@@ -29,6 +29,7 @@ max_requeues (timeouts survived, default 3).
 """
 from __future__ import annotations
 
+import fcntl
 import math
 import os
 import re
@@ -235,6 +236,25 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "(no message)"
 
 
+def _partition_time_limit(partition: str) -> int | None:
+    """The partition's MaxTime in seconds (None when unlimited or unknown)."""
+    out = _slurm(["sinfo", "-h", "-p", partition, "-o", "%l"])
+    text = out.stdout.split()[0] if out.returncode == 0 and out.stdout.split() else ""
+    if not text or text in ("infinite", "UNLIMITED", "n/a"):
+        return None
+    try:
+        return parse_time(text)
+    except UserError:
+        return None
+
+
+def max_array_size() -> int:
+    """How many tasks one job array may hold on this cluster (MaxArraySize - 1; SLURM's default 1001)."""
+    out = _slurm(["scontrol", "show", "config"]) if shutil.which("scontrol") else None
+    m = re.search(r"^MaxArraySize\s*=\s*(\d+)", out.stdout if out and out.returncode == 0 else "", re.M)
+    return max(1, int(m.group(1)) - 1) if m else 1000
+
+
 def check_cluster(res: SlurmResources) -> None:
     """Ask the cluster whether it would take this request; raise UserError if not. Submits nothing."""
     for tool in ("sbatch", "srun", "squeue", "sinfo"):
@@ -249,6 +269,11 @@ def check_cluster(res: SlurmResources) -> None:
                         f"{', '.join(partitions) or '(none)'}")
     if not res.partition and not any(p.endswith("*") for p in names):
         raise UserError(f"this cluster has no default partition; pass partition= one of: {', '.join(partitions)}")
+    chosen = res.partition or next(p.rstrip("*") for p in names if p.endswith("*"))
+    limit = _partition_time_limit(chosen)
+    if limit is not None and res.time_s > limit:  # sbatch would queue it, then it would pend forever
+        raise UserError(f"time {res.time_s // 60} min exceeds partition {chosen!r}'s limit of {limit // 60} min; "
+                        f"give time=<= {limit // 60} (requeues carry longer runs across jobs)")
     test = _slurm(["sbatch", "--test-only", *res.sbatch_flags(), "--wrap", "true"])
     if test.returncode != 0:
         raise UserError(f"SLURM refuses the request ({' '.join(res.sbatch_flags())}): "
@@ -428,8 +453,16 @@ class SlurmExecutor:
 
     def __post_init__(self) -> None:
         self.options = options_with_env(self.options)
-        self.resources = resources_from(self.options)
+        self._resources: SlurmResources | None = None
         self._checked = False
+
+    @property
+    def resources(self) -> SlurmResources:
+        """Validated on first use (prepare/launch): asking about or cancelling jobs needs none of it,
+        so a bad TICKETS_SLURM_* value never blocks `study status` or `study cancel`."""
+        if self._resources is None:
+            self._resources = resources_from(self.options)
+        return self._resources
 
     # -- launch
     def prepare(self) -> None:
@@ -443,9 +476,21 @@ class SlurmExecutor:
         if not jobs:
             return
         self.prepare()
+        folder = Path(self.options.get("folder") or jobs[0].rundir.parent.parent / "slurm")
+        folder.mkdir(parents=True, exist_ok=True)
+        # Two `study run --executor slurm` at once would each see no record and submit everything:
+        # reading the records, asking squeue and submitting happen under one lock per home.
+        with open(folder / "submit.lock", "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                self._launch(jobs, on_event, folder)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _launch(self, jobs: Sequence[Job], on_event: Callable[[str, Job, Mapping[str, Any]], None],
+                folder: Path) -> None:
         from registry import lease as leases
 
-        folder = Path(self.options.get("folder") or jobs[0].rundir.parent.parent / "slurm")
         job_ids: dict[str, str] = {}  # key -> SLURM job id of a queued/running job (now or earlier)
         held: set[str] = set()
         waves: list[list[tuple[Job, tuple[str, ...]]]] = []
@@ -477,15 +522,19 @@ class SlurmExecutor:
                 waves.append([])
             waves[level[job.key]].append((job, after))
             job_ids[job.key] = ""  # placeholder until its wave is submitted
+        chunk = 0
         for wave in waves:
             groups: dict[tuple[str, ...], list[Job]] = {}
             for job, after in wave:
                 groups.setdefault(after, []).append(job)
             for after, group in groups.items():
                 deps = [job_ids.get(a, a) for a in after]
-                for job, record in zip(group, self._submit(group, deps, folder)):
-                    job_ids[job.key] = record["job_id"]
-                    on_event("submitted", job, record)
+                chunk = chunk or max_array_size()
+                for start in range(0, len(group), chunk):  # one array may hold at most MaxArraySize-1 tasks
+                    part = group[start:start + chunk]
+                    for job, record in zip(part, self._submit(part, deps, folder)):
+                        job_ids[job.key] = record["job_id"]
+                        on_event("submitted", job, record)
 
     def _dependencies(self, job: Job, job_ids: Mapping[str, str], held: set[str], level: Mapping[str, int],
                       earlier: Mapping[str, Any], states: Mapping[str, str | None]):

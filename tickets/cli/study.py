@@ -51,6 +51,9 @@ def _print_plan(plan, title: str) -> None:
         console.print(f"ingested {plan.ingested} finished runs")
     for problem in plan.problems:
         console.print(f"[red]not ingested[/] {problem}")
+    for key, how in plan.ended.items():  # submitted, gone, no result: the next run submits it again
+        console.print(f"[yellow]job ended without a result[/] {key}: {how}; `study run` submits it again",
+                      markup=True, highlight=False)
 
 
 def _failures(plan) -> None:
