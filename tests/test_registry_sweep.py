@@ -86,6 +86,7 @@ def test_study_runs_and_a_rerun_executes_nothing(env):
     assert out.exit_code == 0 and "10 stages" in out.output
 
 
+KILL_SLEEP = 0.5  # seconds per fake epoch (4 epochs a stage) in the kill tests
 SMALL = """
 from tickets.study import Grid, Study
 TRAIN = {{"epochs": 4, "sleep": {sleep}}}
@@ -99,7 +100,7 @@ study = Study("small",
 def reference(tmp_path_factory):
     """The small study run once without interruption: the metrics every resumed sweep must match."""
     root = tmp_path_factory.mktemp("reference")
-    study = _study(root, sleep=0.1, text=SMALL)
+    study = _study(root, sleep=KILL_SLEEP, text=SMALL)
     env = {**os.environ, "PYTHONPATH": str(TESTS), "FAKE_DOMAIN_LOG": str(root / "log")}
     done = subprocess.run(_tickets("study", "run", str(study), "--workers", "2", home=root / "home"),
                           capture_output=True, env=env)
@@ -109,10 +110,12 @@ def reference(tmp_path_factory):
 
 @pytest.mark.parametrize("victim", ["scheduler", "group"])
 def test_sigkill_at_a_random_moment_then_rerun_finishes_every_cell_once(env, reference, victim):
-    study, home = _study(env, sleep=0.1, text=SMALL), env / "home"
+    study, home = _study(env, sleep=KILL_SLEEP, text=SMALL), env / "home"
     proc = subprocess.Popen(_tickets("study", "run", str(study), "--workers", "2", home=home),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    time.sleep(random.Random(f"{victim}-{os.getpid()}").uniform(1.0, 2.5))
+    # A moment drawn once per victim (reproducible), mid-sweep: stages take ~2 s each, so orphaned
+    # workers are still inside a stage, under its lease, when the rerun starts.
+    time.sleep(random.Random(victim).uniform(2.0, 4.0))
     if victim == "group":  # scheduler and its workers: runs are cut mid-epoch and must resume
         os.killpg(proc.pid, signal.SIGKILL)
     else:  # only the scheduler: orphan workers finish under their leases
