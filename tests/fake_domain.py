@@ -85,6 +85,8 @@ class FakeDomain:
                 raise RuntimeError(f"dependency {role} has no result")
         ckpt = rundir / "ckpt.json"
         start = read_json(ckpt)["epoch"] if ckpt.exists() else 0
+        if start:
+            _log(f"resume {key} from {start}")  # tests tell a resume from a restart by this line
         epochs = int(train["epochs"])
         sparsity = float(spec.get("sparsity", 0.0))
         base = 50.0 + 10 * spec["seed"] - 20 * sparsity

@@ -160,6 +160,8 @@ def test_signalled_or_requeued_job_resumes_from_its_checkpoint(env, slurm, tmp_p
     log = (tmp_path / "executions.log").read_text().splitlines()
     for key, _ in by_task.values():
         assert log.count(f"start {key}") == 2 and log.count(f"done {key}") == 1
+        resumed = [int(line.rsplit(" ", 1)[1]) for line in log if line.startswith(f"resume {key} from ")]
+        assert len(resumed) == 1 and resumed[0] >= 2, log  # the requeued job resumed, it did not restart
     # the same study run locally, uninterrupted, in another home: identical results and curves
     local_env = {**env, "TICKETS_HOME": str(tmp_path / "local-home"), "FAKE_DOMAIN_LOG": ""}
     local = tickets(local_env, "study", "run", str(study), "--workers", "2", timeout=120)
