@@ -137,15 +137,14 @@ def show(key: str, home: str | os.PathLike | None = None) -> dict[str, "pd.DataF
 # ---------------------------------------------------------------------------------- exchange
 def export(path: str | os.PathLike, home: str | os.PathLike | None = None) -> int:
     """Write every finished or imported run (run_results) to CSV or Parquet; returns the row count."""
-    from registry.atomic import write_atomic
+    from registry.atomic import check_writable, write_atomic
 
     path = Path(path)
     fmt = _format(path)
     if fmt == "duckdb":
         raise UserError(f"{path}: export writes .csv or .parquet; to merge a whole store elsewhere, "
                         f"import its store.duckdb there")
-    if not path.parent.is_dir() or not os.access(path.parent, os.W_OK):
-        raise UserError(f"cannot write {path}: {path.parent} is not a writable folder")
+    check_writable(path)
     frame = store(home).frame("SELECT * FROM run_results WHERE status IN ('done', 'imported') "
                               "ORDER BY dataset, model, method, \"check\", sparsity, seed, key")
     if fmt == "csv":

@@ -41,6 +41,21 @@ def write_atomic(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) ->
     return path
 
 
+def check_writable(path: str | os.PathLike) -> Path:
+    """Refuse, before any work, an output file that could not be published: one line naming why."""
+    from registry.errors import UserError
+
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise UserError(f"cannot write {path}: it is a folder")
+    if not parent.is_dir():
+        raise UserError(f"cannot write {path}: {parent} is not a writable folder (it does not exist)")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UserError(f"cannot write {path}: {parent} is not a writable folder (permission denied)")
+    return path
+
+
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     return write_atomic(path, lambda fh: fh.write(data))
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from registry.atomic import check_writable
 from registry.errors import UserError
 
 FORMAT_NAMES = ("text", "latex", "markdown", "html", "csv")
@@ -32,18 +33,6 @@ def _query(home: str):
     from registry.store import Store
 
     return Store(home).frame
-
-
-def _check_writable(output: str) -> Path:
-    path = Path(output)
-    parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise UserError(f"cannot write {path}: it is a folder")
-    if not parent.is_dir():
-        raise UserError(f"cannot write {path}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise UserError(f"cannot write {path}: permission denied")
-    return path
 
 
 def _list_reports() -> str:
@@ -87,7 +76,7 @@ def report(ctx, name, fmt, output, metric, interval, compare, strict):
         INTERVALS.get(interval)
     if compare is not None and compare != "paper":
         raise UserError(f"unknown comparison {compare!r}; known: paper")
-    path = _check_writable(output) if output else None
+    path = check_writable(output) if output else None
     declared, folder = load_report(reports_dir(), name)
     table = make_table(declared, query=_query(_home(ctx)), metric=metric, interval=interval,
                        compare=compare, folder=folder)
@@ -163,7 +152,7 @@ def _report_figure_command(name: str) -> click.Command:
         from registry.report.loader import load_report
 
         check_output(output)
-        _check_writable(output)
+        check_writable(output)
         declared, _ = load_report(reports_dir(), name)
         stats = stats_from_query(declared, _query(_home(ctx)), metric)
         click.echo(f"wrote {plot_report(declared, stats, output)}", err=True)
@@ -193,7 +182,7 @@ def keep_ratios(ctx, keys, dataset, model, method, check_, sparsity, seed, outpu
     from registry.report.figures import check_output, keep_ratio_sql, plot_keep_ratios
 
     check_output(output)
-    _check_writable(output)
+    check_writable(output)
     where = {k: list(v) for k, v in dict(dataset=dataset, model=model, method=method, check=check_,
                                          sparsity=sparsity, seed=seed).items() if v}
     if not keys and not where:
