@@ -60,6 +60,12 @@ class Plan:
             out[self.cell_status(i)] += 1
         return out
 
+    def readiness(self, keys: Sequence[str], fetch: bool = False) -> list[str]:
+        """What would make these stages fail on this machine, from the domain's optional
+        `check_ready` (e.g. data not here); with `fetch` the domain may fetch what it can."""
+        check_ready = getattr(load_domain(self.domain_path), "check_ready", None)
+        return check_ready([self.stages[k] for k in keys], fetch=fetch) if check_ready and keys else []
+
     def first_cell(self, key: str) -> dict[str, Any] | None:
         """The first cell that needs stage `key` (a dict built once: called on every event)."""
         if self._first_cell is None:

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from registry.atomic import write_json
-from registry.domain import load_domain
 from registry.errors import UserError
 from registry.executors import EXECUTORS, Job
 from registry.grid import Study, describe_cell, label_cell
@@ -109,8 +108,7 @@ def run_study(study: Study, home: str | os.PathLike, *, workers: int | None = No
         return outcome
 
     if not runner.detached:  # data lives on this machine: refuse up front rather than fail every stage
-        check_ready = getattr(load_domain(plan.domain_path), "check_ready", None)
-        problems = check_ready([plan.stages[k] for k in todo], fetch=True) if check_ready else []
+        problems = plan.readiness(todo, fetch=True)
         if problems:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise UserError(f"nothing started: {problems[0]}{more}")

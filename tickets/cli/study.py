@@ -87,11 +87,7 @@ def plan(ctx: click.Context, file: str) -> None:
 
 def _readiness(plan) -> None:
     """Warn about what would make the missing stages fail here (e.g. a dataset not downloaded)."""
-    from registry.domain import load_domain
-
-    check_ready = getattr(load_domain(plan.domain_path), "check_ready", None)
-    todo = [stage for key, stage in plan.stages.items() if plan.status[key] == "missing"]
-    for problem in (check_ready(todo) if check_ready and todo else []):
+    for problem in plan.readiness([key for key, status in plan.status.items() if status == "missing"]):
         click.echo(f"warning: {problem}; a local run would stop before starting", err=True)
 
 
