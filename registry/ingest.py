@@ -93,6 +93,8 @@ def _read_run(rundir: Path) -> dict[str, list[dict[str, Any]]]:
         run[axis] = columns.get(axis)
     run["sparsity"] = _float(run["sparsity"])
     run["seed"] = None if run["seed"] is None else int(run["seed"])
+    if run["seed"] is not None and not 0 <= run["seed"] < 2 ** 63:  # the store's seed is a BIGINT
+        raise CorruptRun(f"{stage_path}: seed {run['seed']} is not an integer in [0, 2**63)")
     run["variant"] = str(run["variant"] or "")
 
     out: dict[str, list[dict[str, Any]]] = {"runs": [run], "results": [], "epochs": [], "layers": []}
@@ -181,7 +183,33 @@ def ingest(store: "Store", rundirs: Iterable[str | Path]) -> tuple[int, list[str
         frames["results"] = frames["results"].drop_duplicates("key", keep="last")
         frames["epochs"] = frames["epochs"].drop_duplicates(["key", "phase", "epoch"], keep="last")
         frames["layers"] = frames["layers"].drop_duplicates(["key", "idx"], keep="last")
-    return store.replace_runs(frames), problems
+    try:
+        return store.replace_runs(frames), problems
+    except Exception as exc:
+        if not _row_error(exc):
+            raise
+    # Some row the checks above did not foresee was refused: the batch is rolled back, so store the
+    # runs one by one and report the ones that fail; one bad run never keeps the others out.
+    written = 0
+    for key in frames["runs"]["key"]:
+        one = {table: frame[frame["key"] == key] for table, frame in frames.items()}
+        try:
+            written += store.replace_runs(one)
+        except Exception as exc:
+            if not _row_error(exc):
+                raise
+            problems.append(f"run {key}: refused by the store ({type(exc).__name__}: {str(exc).splitlines()[0]})")
+    return written, problems
+
+
+def _row_error(exc: BaseException) -> bool:
+    """An error about the rows written (a value out of range, a bad type), not about the store
+    itself being unavailable (locked, not a database), which must stay an error of the command."""
+    import duckdb
+
+    if isinstance(exc, UserError) or isinstance(exc, duckdb.IOException):
+        return False
+    return isinstance(exc, (duckdb.Error, OverflowError, ValueError, TypeError))
 
 
 def ingest_all(store: "Store") -> tuple[int, list[str]]:

@@ -278,10 +278,12 @@ class TicketsDomain:
 
 
 def _seed(value: Any) -> int:
+    """A seed the store can hold (BIGINT) and torch can take: an integer in [0, 2**63)."""
+    raw = value
     if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise UserError(f"seed must be a non-negative integer, got {value!r}")
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2 ** 63:
+        raise UserError(f"seed must be a non-negative integer below 2**63, got {raw!r}")
     return value
 
 

@@ -26,6 +26,7 @@ from registry.errors import UserError
 from registry.identity import to_plain
 
 DEFAULT_DOMAIN = "tickets.domain:DOMAIN"
+SEED_LIMIT = 2 ** 63  # seeds are stored as BIGINT; torch.manual_seed takes the same range
 Exclusion = Union[Mapping[str, Any], Callable[[Mapping[str, Any]], bool]]
 
 
@@ -41,7 +42,12 @@ def _values(name: str, values: Any) -> tuple:
     if not out:
         raise UserError(f"{name} is empty; give at least one value")
     # numpy scalars (np.arange, np.linspace) become plain numbers so cells stay JSON
-    return tuple(v.item() if hasattr(v, "item") and not isinstance(v, (str, bytes)) else v for v in out)
+    out = tuple(v.item() if hasattr(v, "item") and not isinstance(v, (str, bytes)) else v for v in out)
+    if name == "seeds":
+        for seed in out:  # refused here, not after training: the store holds seeds as BIGINT
+            if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < SEED_LIMIT:
+                raise UserError(f"seed {seed!r} is not an integer in [0, 2**63); e.g. seeds=(0, 1, 2)")
+    return out
 
 
 def _method_name(method: Any) -> str:

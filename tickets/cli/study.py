@@ -173,7 +173,7 @@ def cancel(ctx: click.Context, file: str) -> None:
 @click.option("--method", required=True)
 @click.option("--sparsity", type=float, default=0.0, show_default=True)
 @click.option("--check", default="none", show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2 ** 63 - 1), default=0, show_default=True)
 @click.option("--opt", multiple=True, help="Method option name=value (repeatable).")
 @click.option("--set", "settings", multiple=True, help="Training override name=value (repeatable).")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="CPU worker processes (default 1).")

@@ -43,7 +43,7 @@ def _writable_out(out: str) -> Path:
               help="Method option, e.g. --opt rule=erk (repeatable).")
 @click.option("--model-opt", "model_opts", multiple=True, metavar="KEY=VALUE",
               help="Model option, e.g. --model-opt width=16 (repeatable).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Run seed (initialisation, data order, pruning).")
+@click.option("--seed", type=click.IntRange(0, 2 ** 63 - 1), default=0, show_default=True, help="Run seed (initialisation, data order, pruning).")
 @click.option("--epochs", type=int, default=None, help="Training epochs (milestones scale along).")
 @click.option("--lr", type=float, default=None, help="Initial learning rate.")
 @click.option("--batch-size", type=int, default=None, help="Training batch size.")
