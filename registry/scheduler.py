@@ -136,6 +136,10 @@ def run_study(study: Study, home: str | os.PathLike, *, workers: int | None = No
             elif event == "waiting":  # its worker found the stage leased by another scheduler
                 started.discard(job.key)
                 progress.start(job.key, plan.stages[job.key].kind, "(running elsewhere)")
+            elif event == "interrupted":  # killed by a signal: it resumes from its checkpoints
+                console.print(f"{job.key[:8]}: worker killed by {info.get('signal')}; resuming from its "
+                              f"checkpoints (retry {info.get('attempt')} of {info.get('retries')})",
+                              highlight=False, markup=False)
             elif event == "submitted":
                 outcome.submitted += 1
             elif event in ("done", "failed"):

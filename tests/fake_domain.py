@@ -4,7 +4,8 @@ Cells look like the real ones (dataset, model, method, check, sparsity, seed, tr
 Methods "lt" and "dense" share a "pretrain" stage per (dataset, model, seed, train); "lt" and
 "rand" produce a "ticket" stage. Runs sleep a little per epoch, write metrics.jsonl/layers.json,
 resume from `ckpt.json`, and can be told to fail (`train={"fail": True}`) or return NaN
-(`train={"nan": True}`), or kill their worker process (`train={"crash": True}`). If FAKE_DOMAIN_LOG names a file, every run appends "start KEY" and
+(`train={"nan": True}`), or kill their worker process (`train={"crash": True}` exits with status 9; `train={"sigkill": True}`
+is killed by SIGKILL after its first checkpoint). If FAKE_DOMAIN_LOG names a file, every run appends "start KEY" and
 "done KEY" lines to it so tests can count executions."""
 from __future__ import annotations
 
@@ -98,6 +99,8 @@ class FakeDomain:
                 "phase": stage["kind"], "epoch": epoch, "train_loss": loss, "train_acc": base + epoch,
                 "test_loss": loss * 1.1, "test_acc": base + epoch / 3, "lr": 0.1, "seconds": 0.01})
             write_json(ckpt, {"epoch": epoch})
+            if train.get("sigkill"):  # killed from outside after a checkpoint, as by the OOM killer
+                os.kill(os.getpid(), 9)
         rows = [json.loads(line) for line in (rundir / "metrics.jsonl").read_text().splitlines()]
         last = rows[-1]
         if stage["kind"] == "ticket":

@@ -26,6 +26,21 @@ from registry.errors import UserError
 from registry.executors import EXECUTORS, Job
 
 HELD = 75  # registry.worker.HELD (not imported: keep this module light)
+# A worker killed by a signal (the OOM killer, a preemption, a stray `kill`) was interrupted, not
+# refuted: its stage resumes from its checkpoints this many times before it counts as failed.
+SIGNAL_RETRIES = int(os.environ.get("TICKETS_SIGNAL_RETRIES", "2"))
+
+
+def killed_by(code: int | None) -> str | None:
+    """The signal's name when a worker's exit status says a signal ended it, else None."""
+    import signal
+
+    if code is None or code >= 0:
+        return None
+    try:
+        return signal.Signals(-code).name
+    except ValueError:
+        return f"signal {-code}"
 
 
 class _Server:
@@ -99,6 +114,15 @@ class LocalExecutor:
         server.submit(job.rundir)
         return server
 
+    @staticmethod
+    def _interrupted(job: Job, code: int | None, interruptions: dict[str, int]) -> bool:
+        """Count a death by signal that left no verdict (no error.json) as an interruption, while
+        this stage has retries left. A Python exception writes error.json and stays a failure."""
+        if killed_by(code) is None or (job.rundir / "error.json").exists():
+            return False
+        interruptions[job.key] = interruptions.get(job.key, 0) + 1
+        return interruptions[job.key] <= SIGNAL_RETRIES
+
     @classmethod
     def _record_failure(cls, job: Job, code: int | None) -> str:
         """The stage's failure reason; a worker that died without writing one (a segfault, the OOM
@@ -113,6 +137,10 @@ class LocalExecutor:
         try:
             return str(read_json(job.rundir / "error.json").get("reason"))
         except Exception:
+            signal_name = killed_by(code)
+            if signal_name:
+                return (f"worker killed by {signal_name} {SIGNAL_RETRIES + 1} times (resumed from its "
+                        f"checkpoints {SIGNAL_RETRIES} times; see {job.rundir / 'worker.log'})")
             return f"worker exited with status {code} without a result (see {job.rundir / 'worker.log'})"
 
     def launch(self, jobs: Sequence[Job], on_event: Callable[[str, Job, Mapping[str, Any]], None]) -> None:
@@ -122,6 +150,7 @@ class LocalExecutor:
         watched: list[Job] = []  # leased by someone else
         free = list(range(len(self.slots)))
         servers: dict[int, _Server] = {}
+        interruptions: dict[str, int] = {}  # key -> times its worker was killed by a signal
         try:
             while pending or running or watched:
                 progressed = False
@@ -139,6 +168,11 @@ class LocalExecutor:
                     elif code == HELD:
                         watched.append(run.job)
                         on_event("waiting", run.job, {"holder": leases.read_lease(run.job.rundir)})
+                    elif self._interrupted(run.job, code, interruptions):
+                        pending.insert(0, run.job)  # resumes from its checkpoints in a fresh worker
+                        on_event("interrupted", run.job, {"signal": killed_by(code),
+                                                          "attempt": interruptions[run.job.key],
+                                                          "retries": SIGNAL_RETRIES})
                     else:
                         state[run.job.key] = "failed"
                         on_event("failed", run.job, {"reason": self._record_failure(run.job, code)})
