@@ -60,6 +60,8 @@ class Domain(Protocol):
             report: Callable[[Mapping[str, Any]], None]) -> Mapping[str, Any]:
         """Run one stage inside `rundir`, resuming from its checkpoints; return the result dict."""
 
+    # Optional: `set_threads(n)`, called by the worker before `run` with the stage's fixed CPU thread
+    # count (the executor's, or the one an earlier attempt of the stage recorded in meta.json).
     # Optional: `check_ready(stages, fetch) -> list[str]`, what would make these stages fail for sure
     # on this machine (missing data...). A local sweep calls it with fetch=True before launching
     # anything and refuses to start on a problem; `study plan` shows the problems as warnings.

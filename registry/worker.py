@@ -76,6 +76,24 @@ def _code_version(domain: Any) -> str | None:
         return None
 
 
+def stage_threads(rundir: Path) -> int | None:
+    """CPU threads for this attempt: the ones an earlier attempt of the stage recorded in meta.json
+    (a resume never mixes thread counts, which change float reductions and so the metrics), else
+    this worker's OMP_NUM_THREADS (the executor's fixed per-stage count), else None (the domain's)."""
+    mine = os.environ.get("OMP_NUM_THREADS")
+    mine_n = int(mine) if mine and mine.strip().isdigit() and int(mine) > 0 else None
+    try:
+        earlier = read_json(rundir / "meta.json").get("threads")
+    except (OSError, ValueError, AttributeError):
+        earlier = None
+    if isinstance(earlier, int) and not isinstance(earlier, bool) and earlier > 0:
+        if mine_n is not None and earlier != mine_n:
+            sys.stderr.write(f"resuming under the {earlier} threads this stage started with "
+                             f"(this worker has {mine_n})\n")
+        return earlier
+    return mine_n
+
+
 def run_stage(rundir: Path) -> int:
     stage = read_json(rundir / "stage.json")
     if (rundir / "result.json").exists():
@@ -92,13 +110,18 @@ def run_stage(rundir: Path) -> int:
         if (rundir / "error.json").exists():
             return FAILED
         beat.start()
+        threads = stage_threads(rundir)
         meta = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
+        if threads is not None:
+            meta["threads"] = threads
         write_json(rundir / "meta.json", meta)
         try:
             from registry.domain import load_domain
 
             domain = load_domain(stage["domain"])
             meta["code_version"] = _code_version(domain)
+            if threads is not None and hasattr(domain, "set_threads"):
+                domain.set_threads(threads)
 
             def report(progress: Mapping[str, Any]) -> None:
                 write_json(rundir / "progress.json", {**progress, "time": time.time()})

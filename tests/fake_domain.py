@@ -39,6 +39,10 @@ def _log(line: str) -> None:
 class FakeDomain:
     name = "fake"
     version = "fake-1"
+    threads: int | None = None  # what the worker last told set_threads
+
+    def set_threads(self, threads: int) -> None:
+        self.threads = threads
 
     def expand(self, cell: Mapping[str, Any]) -> list[Stage]:
         for axis, known in (("dataset", DATASETS), ("model", MODELS), ("method", METHODS), ("check", CHECKS)):
@@ -80,7 +84,8 @@ class FakeDomain:
         if train.get("crash"):  # the whole worker process dies, as on a segfault or the OOM killer
             os._exit(9)
         (Path(rundir) / "env.json").write_text(json.dumps(
-            {name: os.environ.get(name) for name in ("CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS")}))
+            {**{name: os.environ.get(name) for name in ("CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS")},
+             "threads": self.threads}))
         for role, path in dep_dirs.items():
             if not (Path(path) / "result.json").exists():
                 raise RuntimeError(f"dependency {role} has no result")

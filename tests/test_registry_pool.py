@@ -57,14 +57,21 @@ def test_gpu_slots_each_see_one_device(env):  # noqa: F811
     assert len(devices) == 10 and set(devices) == {"0", "1"}  # both slots used, one device each
 
 
-def test_cpu_workers_split_the_cores(env, monkeypatch):  # noqa: F811
+def test_cpu_workers_get_a_fixed_thread_count_whatever_their_number(env, monkeypatch):  # noqa: F811
+    """Threads change float reductions: a key's metrics must not depend on --workers (issue 11)."""
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr("os.cpu_count", lambda: 8)
     study, home = _study(env), env / "home"
     out = CliRunner().invoke(cli, ["--home", str(home), "study", "run", str(study), "--workers", "4"])
     assert out.exit_code == 0, out.output
     envs = _slot_envs(home)
-    assert {e["OMP_NUM_THREADS"] for e in envs} == {"2"} and {e["CUDA_VISIBLE_DEVICES"] for e in envs} == {""}
+    assert {e["OMP_NUM_THREADS"] for e in envs} == {"1"} and {e["threads"] for e in envs} == {1}
+    assert {e["CUDA_VISIBLE_DEVICES"] for e in envs} == {""}
+    other = env / "other"
+    out = CliRunner().invoke(cli, ["--home", str(other), "study", "run", str(study), "--workers", "2",
+                                   "-X", "threads=3"])
+    assert out.exit_code == 0, out.output
+    assert {e["threads"] for e in _slot_envs(other)} == {3}
 
 
 def test_a_done_dependency_without_its_run_directory_runs_again(env):  # noqa: F811
@@ -90,13 +97,15 @@ def test_a_done_dependency_without_its_run_directory_runs_again(env):  # noqa: F
 
 def test_workers_on_the_command_line_win_over_the_studys_resources(env, monkeypatch):  # noqa: F811
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    monkeypatch.setattr("os.cpu_count", lambda: 8)
     study, home = _study(env), env / "home"
-    study.write_text(study.read_text().replace('domain="fake_domain:DOMAIN")',
-                                               'domain="fake_domain:DOMAIN", resources={"local": {"workers": 4}})'))
+    study.write_text(study.read_text().replace(
+        'domain="fake_domain:DOMAIN")', 'domain="fake_domain:DOMAIN", resources={"local": {"workers": 4, "threads": 2}})'))
     out = CliRunner().invoke(cli, ["--home", str(home), "study", "run", str(study)])
     assert out.exit_code == 0, out.output
-    assert {e["OMP_NUM_THREADS"] for e in _slot_envs(home)} == {"2"}  # the study's 4 workers
-    out = CliRunner().invoke(cli, ["--home", str(env / "home2"), "study", "run", str(study), "--workers", "1"])
+    assert len(set(_pids(home).values())) > 1  # the study's 4 workers
+    assert {e["threads"] for e in _slot_envs(home)} == {2}  # and its thread count
+    out = CliRunner().invoke(cli, ["--home", str(env / "home2"), "study", "run", str(study), "--workers", "1",
+                                   "-X", "threads=1"])
     assert out.exit_code == 0, out.output
-    assert {e["OMP_NUM_THREADS"] for e in _slot_envs(env / "home2")} == {"8"}  # --workers 1 wins
+    assert len(set(_pids(env / "home2").values())) == 1  # --workers 1 wins
+    assert {e["threads"] for e in _slot_envs(env / "home2")} == {1}  # and so does -X threads=1

@@ -200,6 +200,13 @@ class TicketsDomain:
         return problems
 
     # ----------------------------------------------------------------------------- running
+    def set_threads(self, threads: int) -> None:
+        """The registry's worker fixes each stage's CPU threads (the intra-op count changes float
+        reductions, so a key's metrics must not depend on how many workers shared the machine)."""
+        import torch
+
+        torch.set_num_threads(int(threads))
+
     def run(self, stage: Mapping[str, Any], rundir: Path, dep_dirs: Mapping[str, Path],
             report: Callable[[Mapping[str, Any]], None], *, device: Any = None,
             data_root: str | Path | None = None, data: Any = None,

@@ -92,6 +92,7 @@ class _Running:
 class LocalExecutor:
     workers: int = 1
     gpus: Sequence[str] | None = None
+    threads: int | None = None
     poll: float = 0.1
     name: str = "local"
     detached: bool = False
@@ -102,9 +103,11 @@ class LocalExecutor:
             self.slots = [{"CUDA_VISIBLE_DEVICES": str(g)} for g in self.gpus]
         else:
             workers = max(1, int(self.workers))
-            # CPU workers share the cores: N workers each using every core thrash (a 2-core machine
-            # ran 15x slower with 2 workers x 2 threads). A user's OMP_NUM_THREADS wins.
-            threads = os.environ.get("OMP_NUM_THREADS") or str(max(1, (os.cpu_count() or 1) // workers))
+            # Every CPU stage runs with the same thread count whatever the number of workers: the
+            # count changes how float sums are split, so a key's metrics would depend on how many
+            # runs shared the machine (docs/ARCHITECTURE.md, "Threads"). Use the cores with more
+            # workers; `-X threads=N` or the user's OMP_NUM_THREADS choose another fixed count.
+            threads = str(self.threads or os.environ.get("OMP_NUM_THREADS") or 1)
             self.slots = [{"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": threads} for _ in range(workers)]
 
     def _start(self, job: Job, slot: int, servers: dict[int, _Server]) -> _Server:
@@ -248,8 +251,17 @@ class LocalExecutor:
 
 
 @EXECUTORS.register("local")
-def local_executor(workers: int = 1, gpus: Sequence[str] | None = None, **unknown: Any) -> LocalExecutor:
+def local_executor(workers: int = 1, gpus: Sequence[str] | None = None, threads: Any = None,
+                   **unknown: Any) -> LocalExecutor:
     if unknown:
         name = sorted(unknown)[0]
-        raise UserError(f"unknown option {name!r} for the local executor; it takes --workers and --gpus only")
-    return LocalExecutor(workers=workers, gpus=list(gpus) if gpus else None)
+        raise UserError(f"unknown option {name!r} for the local executor; it takes --workers, --gpus "
+                        f"and -X threads=N only")
+    if threads is not None:
+        try:
+            threads = int(threads)
+            if threads < 1:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise UserError(f"threads must be a positive integer, got {threads!r}") from None
+    return LocalExecutor(workers=workers, gpus=list(gpus) if gpus else None, threads=threads)
