@@ -1,7 +1,8 @@
 """Publish files whole or not at all: write to a temporary name in the same folder, fsync, rename.
 
 Readers (the scheduler, ingest, a SLURM job on another node) never see a half-written file, and a
-process killed mid-write leaves only a stray temporary that the next writer ignores."""
+process killed mid-write leaves only a stray temporary, named after its writer so that
+`registry.sweep` removes it once that writer is gone."""
 from __future__ import annotations
 
 import json
@@ -24,7 +25,9 @@ def write_atomic(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) ->
     """Call `write(fileobj)` on a temporary file, then rename it over `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    from registry.sweep import writer_tag  # the tag lets a sweep tell a dead writer's leftovers
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".{writer_tag()}.tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; run files are shared on a cluster FS
         with os.fdopen(fd, "wb") as fh:

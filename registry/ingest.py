@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from registry.domain import AXES
+from registry.domain import AXES, Stage
 from registry.errors import UserError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -78,6 +80,11 @@ def _read_run(rundir: Path) -> dict[str, list[dict[str, Any]]]:
     if not isinstance(stage, dict) or "key" not in stage:
         raise CorruptRun(f"{stage_path}: corrupt stage.json (no key)")
     key = stage["key"]
+    if rundir.name != key:  # a copy (`cp -a runs/K runs/K.old`) must never stand in for the run
+        raise CorruptRun(f"{rundir}: the directory is not named after its key {key} (a copy?)")
+    if isinstance(stage.get("identity"), dict) and isinstance(stage.get("kind"), str):
+        if Stage(stage["kind"], stage["identity"], {}, {}, deps=stage.get("deps") or {}).key != key:
+            raise CorruptRun(f"{stage_path}: its kind, identity and deps do not hash to its key {key} (edited?)")
     meta = _load(rundir / "meta.json", "meta.json") if (rundir / "meta.json").exists() else {}
     columns = stage.get("columns") or {}
     run: dict[str, Any] = {
@@ -99,10 +106,12 @@ def _read_run(rundir: Path) -> dict[str, list[dict[str, Any]]]:
 
     out: dict[str, list[dict[str, Any]]] = {"runs": [run], "results": [], "epochs": [], "layers": []}
     if (rundir / "result.json").exists():
+        seen = (rundir / "result.json").stat()  # before reading: a later change is noticed by planning
         result = _load(rundir / "result.json", "result.json")
         if not isinstance(result, dict):
             raise CorruptRun(f"{rundir / 'result.json'}: corrupt result.json (not an object)")
         run["status"] = "done"
+        run["result_bytes"], run["result_mtime_ns"] = seen.st_size, seen.st_mtime_ns
         row = {name: _float(result.get(name)) for name in RESULT_FIELDS if name != "collapsed"}
         if row["test_acc"] is None or not math.isfinite(row["test_acc"]):
             raise CorruptRun(f"{rundir / 'result.json'}: test_acc {result.get('test_acc')!r} is not a finite number")
@@ -213,10 +222,31 @@ def _row_error(exc: BaseException) -> bool:
 
 
 def ingest_all(store: "Store") -> tuple[int, list[str]]:
-    """Rescan every run directory under the home."""
-    if not store.runs_dir.exists():
-        return 0, []
-    return ingest(store, sorted(p for p in store.runs_dir.iterdir() if p.is_dir()))
+    """Rescan every run directory under the home, and forget the rows of local runs whose run
+    directory is gone (imported runs have none): a deleted run is not done, it runs again."""
+    from registry.sweep import sweep_home
+
+    sweep_home(store.home)
+    rundirs = sorted(p for p in store.runs_dir.iterdir() if p.is_dir() and not p.name.startswith(".")) \
+        if store.runs_dir.exists() else []
+    result = ingest(store, rundirs)
+    forget_ghosts(store)
+    return result
+
+
+def forget_ghosts(store: "Store") -> list[str]:
+    """Delete the rows of local runs whose run directory no longer exists; returns their keys."""
+    if not store.exists():
+        return []
+    rows = store.frame("SELECT key FROM runs WHERE coalesce(source, 'local') <> 'imported' AND status <> 'imported'")
+    present = set(os.listdir(store.runs_dir)) if store.runs_dir.exists() else set()
+    ghosts = [k for k in rows["key"] if k not in present]
+    if ghosts:
+        store.forget(ghosts)
+        shown = ", ".join(ghosts[:5]) + (f" and {len(ghosts) - 5} more" if len(ghosts) > 5 else "")
+        warnings.warn(f"forgot {len(ghosts)} run{'s' if len(ghosts) > 1 else ''} whose run directory is gone "
+                      f"(they run again when a study needs them): {shown}", stacklevel=2)
+    return ghosts
 
 
 def is_nan(value: Any) -> bool:

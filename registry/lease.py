@@ -1,7 +1,10 @@
 """A lease per running stage, so two schedulers (or two SLURM jobs) never run the same stage.
 
-The lease is `<rundir>/lease.json` created with O_CREAT|O_EXCL and holding host, pid, a random
-token and a heartbeat time the worker refreshes. It is stale when the heartbeat is older than the
+The lease is `<rundir>/lease.json` holding host, pid, a random token and a heartbeat time the
+worker refreshes. It is published whole: written to a temporary file, then hard-linked to its name
+(which fails when a lease exists: O_EXCL semantics), so no reader ever sees an empty or half-written
+lease from a live writer; one that is empty or unreadable anyway (an older writer killed mid-write,
+damage) is stale after a short grace (`TICKETS_LEASE_GRACE`, 5 s) instead of the whole timeout. It is stale when the heartbeat is older than the
 timeout, or when it names a dead process on this host. Check-and-reclaim and heartbeat writes
 happen under an fcntl lock on `<rundir>/lease.lock`, so a stale lease is replaced by exactly one
 claimant and a late heartbeat never overwrites a lease that was reclaimed meanwhile."""
@@ -20,6 +23,11 @@ from typing import Any, Iterator
 
 LEASE_FILE = "lease.json"
 GUARD_FILE = "lease.lock"
+
+
+def torn_grace() -> float:
+    """Seconds an unreadable lease.json counts as live (env TICKETS_LEASE_GRACE)."""
+    return float(os.environ.get("TICKETS_LEASE_GRACE", "5"))
 
 
 def lease_timeout() -> float:
@@ -56,12 +64,14 @@ def read_lease(rundir: Path) -> dict[str, Any] | None:
         return None
     try:
         info = json.loads(text)
-    except ValueError:  # being written right now: count it as fresh
-        try:
-            return {"heartbeat": path.stat().st_mtime, "host": None, "pid": None, "token": None}
-        except FileNotFoundError:
-            return None
-    return info if isinstance(info, dict) else None
+    except ValueError:
+        info = None
+    if isinstance(info, dict):
+        return info
+    try:  # empty or torn: live only for a short grace from its last write
+        return {"heartbeat": path.stat().st_mtime, "host": None, "pid": None, "token": None, "torn": True}
+    except FileNotFoundError:
+        return None
 
 
 def _pid_dead(pid: int) -> bool:
@@ -82,6 +92,8 @@ def is_live(info: dict[str, Any] | None, timeout: float | None = None) -> bool:
     if not info:
         return False
     timeout = lease_timeout() if timeout is None else timeout
+    if info.get("torn"):
+        timeout = min(timeout, torn_grace())
     if time.time() - float(info.get("heartbeat") or 0) > timeout:
         return False
     if info.get("host") == socket.gethostname() and info.get("pid") and _pid_dead(int(info["pid"])):
@@ -95,12 +107,32 @@ def holder(rundir: Path) -> dict[str, Any] | None:
     return info if is_live(info) else None
 
 
-def _write_new(path: Path, info: dict[str, Any]) -> None:
-    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+def _temporary(path: Path, token: str) -> Path:
+    from registry.sweep import writer_tag  # named after its writer, so a sweep knows when it is stray
+
+    return path.with_name(f".{path.name}.{token}.{writer_tag()}.tmp")
+
+
+def _write_file(path: Path, info: dict[str, Any], flags: int) -> None:
+    fd = os.open(path, flags | os.O_WRONLY, 0o644)
     with os.fdopen(fd, "w") as fh:
         json.dump(info, fh)
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def _write_new(path: Path, info: dict[str, Any]) -> None:
+    """Publish a complete lease under `path`, or raise FileExistsError when one is there."""
+    tmp = _temporary(path, info["token"])
+    _write_file(tmp, info, os.O_CREAT | os.O_TRUNC)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise
+    except OSError:  # a filesystem without hard links: exclusive create, then write
+        _write_file(path, info, os.O_CREAT | os.O_EXCL)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def acquire(rundir: str | os.PathLike) -> Lease | None:
@@ -128,7 +160,7 @@ def heartbeat(lease: Lease) -> bool:
         if not current or current.get("token") != lease.token:
             return False
         current["heartbeat"] = time.time()
-        tmp = lease.rundir / f".{LEASE_FILE}.{lease.token}.tmp"
+        tmp = _temporary(lease.path, lease.token)
         tmp.write_text(json.dumps(current))
         os.replace(tmp, lease.path)
     return True

@@ -1,7 +1,8 @@
 """Study -> cells -> stages (deduped by key) -> a status per stage.
 
-A stage is *done* when the store has it (or its run directory holds a result.json not yet
-ingested: planning ingests it), *running* under a live lease or a detached job its executor
+A stage is *done* when the store has it imported, or has it from a run directory that still holds
+the result.json ingested (checked by one stat), or its run directory holds a result.json not yet
+ingested (planning ingests it; a corrupt one makes the stage failed), *running* under a live lease or a detached job its executor
 still reports alive, *failed* when its run directory holds error.json, and *missing* otherwise.
 Store membership is one semi-join of the candidate keys (a registered frame) against `runs`, so
 planning stays well under a second for 10,000 cells against 100,000 stored runs."""
@@ -177,23 +178,41 @@ def disk_status(rundir: Path, alive: set[Path] | None = None) -> str:
     return "missing"
 
 
+def _unchanged(path: Path, size: int | None, mtime_ns: int | None) -> bool:
+    """result.json is still the file that was ingested (same size and modification time)."""
+    if size is None or mtime_ns is None:
+        return False
+    try:
+        seen = path.stat()
+    except OSError:
+        return False
+    return seen.st_size == size and seen.st_mtime_ns == mtime_ns
+
+
 def make_plan(study: Study, store: Store, *, domain: Domain | None = None, ingest: bool = True) -> Plan:
     from registry.atomic import read_json
     from registry.ingest import ingest as ingest_dirs
 
     domain_path = domain_path_for(study)
     cells, stages, cell_keys = expand(study, domain, domain_path)
-    stored = store.statuses(list(stages))
+    index = store.index(list(stages))
+    stored = {k: row[0] for k, row in index.items()}
     existing = set(os.listdir(store.runs_dir)) if store.runs_dir.exists() else set()
     status: dict[str, str] = {}
     reasons: dict[str, str] = {}
     to_ingest: list[Path] = []
-    on_disk = [store.rundir(k) for k in stages if k in existing and stored.get(k) not in ("done", "imported")]
+    for key, (state, size, mtime_ns) in index.items():
+        # Imported runs have no run directory. A local run is done while its run directory holds the
+        # result.json that was ingested (one stat, no read); a deleted run directory is not done, and
+        # a result.json changed since is read again (a corrupt one makes the stage failed).
+        if state == "imported" or (state == "done" and key in existing
+                                   and _unchanged(store.rundir(key) / "result.json", size, mtime_ns)):
+            status[key] = "done"
+    on_disk = [store.rundir(k) for k in stages if k in existing and k not in status]
     alive = alive_submissions([d for d in on_disk if (d / "submitted.json").exists()
                                and not (d / "result.json").exists()])
     for key in stages:
-        if stored.get(key) in ("done", "imported"):
-            status[key] = "done"
+        if key in status:
             continue
         if key not in existing:
             status[key] = "missing"

@@ -66,6 +66,9 @@ class Run(SQLModel, table=True):
     code_version: Optional[str] = None
     error: Optional[str] = _text()
     traceback: Optional[str] = _text()
+    # result.json as ingested (size, mtime): planning notices a file changed since with one stat
+    result_bytes: Optional[int] = Field(default=None, sa_column=Column(BigInteger))
+    result_mtime_ns: Optional[int] = Field(default=None, sa_column=Column(BigInteger))
 
 
 class Epoch(SQLModel, table=True):
@@ -189,6 +192,10 @@ class Store:
         with open(self.lock_path, "a+") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
+                # a store temporary lives only while its creator holds this lock: any seen now is
+                # a killed creator's leftover
+                for leftover in self.path.parent.glob(f".{self.path.name}.*.tmp*"):
+                    leftover.unlink(missing_ok=True)
                 if not self.path.exists():
                     self._create_file()
                 con = self._connect(read_only=False)
@@ -211,9 +218,9 @@ class Store:
         so a process killed while creating it never leaves a database without tables."""
         import duckdb
 
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
-            leftover.unlink(missing_ok=True)
+        from registry.sweep import writer_tag
+
+        tmp = self.path.with_name(f".{self.path.name}.{writer_tag()}.tmp")
         con = duckdb.connect(str(tmp))
         try:
             _create_schema(con)
@@ -253,6 +260,35 @@ class Store:
             con.register("candidates", pd.DataFrame({"key": list(keys)}))
             rows = con.execute("SELECT r.key, r.status FROM runs r JOIN candidates c ON c.key = r.key").fetchall()
         return dict(rows)
+
+    def index(self, keys: Sequence[str]) -> dict[str, tuple[str, int | None, int | None]]:
+        """{key: (status, result_bytes, result_mtime_ns)} for those of `keys` in the store: what
+        planning needs to trust a stored run without reading its files (one semi-join)."""
+        import pandas as pd
+
+        if not keys or not self.path.exists():
+            return {}
+        with self.reader() as con:
+            con.register("candidates", pd.DataFrame({"key": list(keys)}))
+            rows = con.execute("SELECT r.key, r.status, r.result_bytes, r.result_mtime_ns FROM runs r "
+                               "JOIN candidates c ON c.key = r.key").fetchall()
+        return {key: (status, size, mtime) for key, status, size, mtime in rows}
+
+    def forget(self, keys: Sequence[str]) -> int:
+        """Delete every row of these runs (all tables) in one short write session."""
+        import pandas as pd
+
+        if not keys:
+            return 0
+        with self.writer() as con:
+            con.register("gone", pd.DataFrame({"key": list(keys)}))
+            try:
+                n = con.execute("SELECT count(*) FROM runs WHERE key IN (SELECT key FROM gone)").fetchone()[0]
+                for table in TABLES:
+                    con.execute(f"DELETE FROM {table} WHERE key IN (SELECT key FROM gone)")
+            finally:
+                con.unregister("gone")
+        return int(n)
 
     # ------------------------------------------------------------------ writes
     def replace_runs(self, frames: Mapping[str, "pd.DataFrame"]) -> int:

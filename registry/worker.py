@@ -109,6 +109,9 @@ def run_stage(rundir: Path) -> int:
             return 0
         if (rundir / "error.json").exists():
             return FAILED
+        from registry.sweep import sweep_dir
+
+        sweep_dir(rundir)  # temporaries of earlier attempts killed mid-write (we hold the lease now)
         beat.start()
         threads = stage_threads(rundir)
         meta = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}

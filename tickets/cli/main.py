@@ -19,7 +19,7 @@ COMMANDS = {
     "datasets": ("tickets.cli.models:datasets", "List datasets, where their files go, and whether they are present."),
     "ratios": ("tickets.cli.ratios:ratios", "Print per-layer keep ratios of a ratio rule for a model."),
     "sql": ("tickets.cli.query:sql", "Run read-only SQL over every run in the store."),
-    "runs": ("tickets.cli.query:runs", "List and show runs in the store."),
+    "runs": ("tickets.cli.runs_rm:runs", "List, show and remove runs in the store."),
     "store": ("tickets.cli.query:store", "Export, import and re-ingest the results store."),
     "report": ("tickets.cli.report:report", "Render a declared report (paper tables, quickstart)."),
     "figure": ("tickets.cli.report:figure", "Draw a figure (Figure 3, per-layer keep ratios)."),

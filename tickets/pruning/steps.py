@@ -196,7 +196,17 @@ def prune(ctx: RunContext, make_mask: Callable[[], Mapping[str, "torch.Tensor"]]
 
     path = ctx.rundir / MASK_FILE
     if path.exists():
-        return torch.load(path, map_location="cpu", weights_only=True)
+        try:
+            loaded = torch.load(path, map_location="cpu", weights_only=True)
+            if not isinstance(loaded, dict) or not all(isinstance(m, torch.Tensor) for m in loaded.values()):
+                raise ValueError("not a dict of tensors")
+            return loaded
+        except Exception as exc:  # truncated, damaged or foreign: set aside like a bad checkpoint
+            import warnings
+
+            warnings.warn(f"mask {path} is unreadable ({type(exc).__name__}: {exc}); set aside as "
+                          f"{MASK_FILE}.corrupt and computed again", RuntimeWarning, stacklevel=2)
+            path.replace(path.with_name(MASK_FILE + ".corrupt"))
     mask = {n: m.detach().to("cpu", torch.bool) for n, m in make_mask().items()}
     write_atomic(path, lambda fh: torch.save(mask, fh))
     return mask
