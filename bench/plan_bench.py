@@ -3,7 +3,8 @@
     python bench/plan_bench.py [--cells 10000] [--stored 100000] [--home DIR]
 
 The store is filled with bulk inserts (a registered pandas frame, INSERT ... SELECT); half of the
-study's stages are among the stored runs, the other half are missing, so planning does the full
+study's stages are among the stored runs (with their run directories and result.json, which
+planning checks with one stat each), the other half are missing, so planning does the full
 work: expand every cell through a domain, dedupe stages, semi-join the candidate keys against
 the store, and look at the run directories of the stages it did not find. The domain is a light
 stand-in (no torch) with the real one's shape: a shared pretraining stage plus a ticket stage."""
@@ -49,9 +50,19 @@ def fill_store(store: Store, stage_keys: list[str], total: int) -> float:
     filler = [f"f{i:015d}" for i in range(total - len(known))]
     keys = known + filler
     n = len(keys)
+    # The study's done runs have their run directories (planning checks each result.json with a stat
+    # against the size and mtime recorded at ingest); the filler's directories were pruned.
+    sizes, mtimes = [None] * n, [None] * n
+    for i, key in enumerate(known):
+        path = store.rundir(key) / "result.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text('{"test_acc": 50.0}\n')
+        seen = path.stat()
+        sizes[i], mtimes[i] = seen.st_size, seen.st_mtime_ns
     runs = pd.DataFrame({"key": keys, "kind": "ticket", "status": "done", "source": "local",
                          "dataset": "d0", "model": "m0", "method": "x0", "check": "none",
-                         "sparsity": [0.9] * n, "seed": [i % 5 for i in range(n)], "spec": "{}", "deps": "{}"})
+                         "sparsity": [0.9] * n, "seed": [i % 5 for i in range(n)], "spec": "{}", "deps": "{}",
+                         "result_bytes": pd.array(sizes, dtype="Int64"), "result_mtime_ns": pd.array(mtimes, dtype="Int64")})
     results = pd.DataFrame({"key": keys, "test_acc": [50.0 + (i % 100) / 10 for i in range(n)]})
     start = time.perf_counter()
     store.add_new_runs({"runs": runs, "results": results})

@@ -178,12 +178,12 @@ def disk_status(rundir: Path, alive: set[Path] | None = None) -> str:
     return "missing"
 
 
-def _unchanged(path: Path, size: int | None, mtime_ns: int | None) -> bool:
+def _unchanged(path: str, size: int | None, mtime_ns: int | None) -> bool:
     """result.json is still the file that was ingested (same size and modification time)."""
     if size is None or mtime_ns is None:
         return False
     try:
-        seen = path.stat()
+        seen = os.stat(path)
     except OSError:
         return False
     return seen.st_size == size and seen.st_mtime_ns == mtime_ns
@@ -201,12 +201,13 @@ def make_plan(study: Study, store: Store, *, domain: Domain | None = None, inges
     status: dict[str, str] = {}
     reasons: dict[str, str] = {}
     to_ingest: list[Path] = []
+    runs_dir = str(store.runs_dir)
     for key, (state, size, mtime_ns) in index.items():
         # Imported runs have no run directory. A local run is done while its run directory holds the
         # result.json that was ingested (one stat, no read); a deleted run directory is not done, and
         # a result.json changed since is read again (a corrupt one makes the stage failed).
         if state == "imported" or (state == "done" and key in existing
-                                   and _unchanged(store.rundir(key) / "result.json", size, mtime_ns)):
+                                   and _unchanged(f"{runs_dir}/{key}/result.json", size, mtime_ns)):
             status[key] = "done"
     on_disk = [store.rundir(k) for k in stages if k in existing and k not in status]
     alive = alive_submissions([d for d in on_disk if (d / "submitted.json").exists()
