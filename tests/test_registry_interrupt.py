@@ -22,7 +22,8 @@ def _kill_workers_one_at_a_time(home, kills: int, stop: threading.Event) -> list
     victims: list[str] = []
     while len(victims) < kills and not stop.is_set():
         for rundir in sorted((home / "runs").glob("*")) if (home / "runs").exists() else []:
-            if victims.count(rundir.name) >= 2 or not (rundir / "ckpt.json").exists():
+            if victims.count(rundir.name) >= 2 or not (rundir / "ckpt.json").exists() \
+                    or (rundir / "result.json").exists():
                 continue
             try:
                 pid = json.loads((rundir / "lease.json").read_text())["pid"]
