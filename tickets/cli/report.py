@@ -121,7 +121,7 @@ def _figure_reports() -> list[str]:
 
 
 class FigureGroup(click.Group):
-    """`keep-ratios`, plus one command per report that declares a figure (e.g. figure3)."""
+    """The generic figures, plus one command per report that declares a figure (e.g. figure3)."""
 
     def list_commands(self, ctx):
         return sorted(set(super().list_commands(ctx)) | set(_figure_reports()))
@@ -141,50 +141,105 @@ class FigureGroup(click.Group):
         return super().resolve_command(ctx, args)
 
 
+def _print_options(f):
+    """--size and --title, shared by every figure."""
+    f = click.option("--title", default=None,
+                     help="Title above the figure (none by default: a paper's caption carries it).")(f)
+    f = click.option("--size", default=None,
+                     help="Print width: 'column' (3.3 in), 'page' (6.9 in, default), a width in inches "
+                          "(3.5) or WIDTHxHEIGHT in inches (7x3). Text is 8 pt at that size.")(f)
+    return click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+                        help="Figure file (.png, .pdf or .svg; PDF fonts are embedded as Type 42).")(f)
+
+
+def _figure_options(size, title):
+    from registry.report.style import FigureOptions, parse_size
+
+    width, height = parse_size(size)
+    return FigureOptions(width=width, height=height, title=title)
+
+
+def _filter_options(f):
+    """Run filters shared by the generic figures (each repeatable)."""
+    for name, kind in reversed((("dataset", str), ("model", str), ("method", str), ("check", str),
+                                ("sparsity", float), ("seed", int), ("variant", str))):
+        f = click.option(f"--{name}", f"{name}_", multiple=True, type=kind,
+                         help=f"Only runs with this {name} (repeatable).")(f)
+    return f
+
+
+def _where(**given) -> dict:
+    return {k.rstrip("_"): list(v) for k, v in given.items() if v}
+
+
+def _labels():
+    from tickets.labels import method_order, panel_label, series_label
+
+    return dict(label=series_label, order=method_order())
+
+
+def _checked_output(output):
+    from registry.report.figures import check_output
+
+    check_output(output)
+    check_writable(output)
+    return output
+
+
+def _drawn(result) -> None:
+    path, warnings = result
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"wrote {path}", err=True)
+
+
 def _report_figure_command(name: str) -> click.Command:
     @click.command(name=name, help=f"Draw the figure of report {name!r} (suffix .png, .pdf or .svg).")
-    @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+    @_print_options
     @click.option("--metric", default=None, help="test_acc (default) or best_test_acc.")
     @click.pass_context
-    def draw(ctx, output, metric):
+    def draw(ctx, output, size, title, metric):
+        from registry.report import make_table, missing_message
         from registry.report.aggregate import stats_from_query
-        from registry.report.figures import check_output, plot_report
+        from registry.report.figures import plot_report
         from registry.report.loader import load_report
 
-        check_output(output)
-        check_writable(output)
+        _checked_output(output)
+        options = _figure_options(size, title)
         declared, _ = load_report(reports_dir(), name)
-        stats = stats_from_query(declared, _query(_home(ctx)), metric)
-        click.echo(f"wrote {plot_report(declared, stats, output)}", err=True)
+        query = _query(_home(ctx))
+        stats = stats_from_query(declared, query, metric)
+        if not stats.empty:  # the same warning as `tickets report NAME`: which cells have no runs
+            table = make_table(declared, query=query, metric=metric)
+            if table.missing:
+                click.echo(f"warning: {missing_message(declared, table.missing)}", err=True)
+        _drawn(plot_report(declared, stats, output, options))
 
     return draw
 
 
 @click.group(cls=FigureGroup)
 def figure():
-    """Draw figures: a report's figure (figure3) or per-layer keep ratios of any runs."""
+    """Draw figures: a report's figure (figure3), or for any runs: accuracy against sparsity,
+    learning curves, model size against accuracy, per-layer keep ratios."""
 
 
 @figure.command("keep-ratios")
 @click.option("--key", "keys", multiple=True, help="A run key (or its prefix); repeatable.")
-@click.option("--dataset", multiple=True)
-@click.option("--model", multiple=True)
-@click.option("--method", multiple=True)
-@click.option("--check", "check_", multiple=True)
-@click.option("--sparsity", multiple=True, type=float)
-@click.option("--seed", multiple=True, type=int)
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Figure file (.png, .pdf or .svg).")
-@click.option("--log", "log_scale", is_flag=True, help="Logarithmic keep-ratio axis (for very sparse layers).")
+@_filter_options
+@_print_options
+@click.option("--log", "log_scale", is_flag=True, help="Logarithmic keep-ratio axis (for very sparse layers); "
+                                                       "collapsed layers are marked x at its floor.")
 @click.pass_context
-def keep_ratios(ctx, keys, dataset, model, method, check_, sparsity, seed, output, log_scale):
-    """Per-layer keep ratios of runs chosen by key and/or filters."""
-    from registry.report.figures import check_output, keep_ratio_sql, plot_keep_ratios
+def keep_ratios(ctx, keys, dataset_, model_, method_, check_, sparsity_, seed_, variant_, output, size, title,
+                log_scale):
+    """Per-layer keep ratios of runs chosen by key and/or filters, averaged over seeds."""
+    from registry.report.figures import keep_ratio_sql, plot_keep_ratios
 
-    check_output(output)
-    check_writable(output)
-    where = {k: list(v) for k, v in dict(dataset=dataset, model=model, method=method, check=check_,
-                                         sparsity=sparsity, seed=seed).items() if v}
+    _checked_output(output)
+    options = _figure_options(size, title)
+    where = _where(dataset_=dataset_, model_=model_, method_=method_, check_=check_, sparsity_=sparsity_,
+                   seed_=seed_, variant_=variant_)
     if not keys and not where:
         raise UserError("choose runs with --key KEY (repeatable) or filters such as --method snip --sparsity 0.9")
     sql, params = keep_ratio_sql(keys, where)
@@ -198,4 +253,80 @@ def keep_ratios(ctx, keys, dataset, model, method, check_, sparsity, seed, outpu
         raise UserError(f"{runs} run{'s match' if runs != 1 else ' matches'}, but "
                         f"{'they carry' if runs != 1 else 'it carries'} no per-layer keep ratios "
                         f"(dense runs and results imported from CSV/Parquet have none)")
-    click.echo(f"wrote {plot_keep_ratios(layers, output, log_scale=log_scale)}", err=True)
+    labels = _labels()
+    _drawn(plot_keep_ratios(layers, output, options=options, log_scale=log_scale, label=labels["label"],
+                            order=labels["order"]))
+
+
+@figure.command("accuracy")
+@_filter_options
+@_print_options
+@click.option("--metric", default="test_acc", show_default=True, help="test_acc or best_test_acc.")
+@click.pass_context
+def accuracy(ctx, dataset_, model_, method_, check_, sparsity_, seed_, variant_, output, size, title, metric):
+    """Accuracy against sparsity per method (mean ± std over seeds), one panel per dataset and
+    network, for any runs in the store."""
+    from registry.report.aggregate import METRICS
+    from registry.report.figures import accuracy_sql, plot_accuracy
+    from tickets.labels import panel_label
+
+    _checked_output(output)
+    if metric not in METRICS:
+        raise UserError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
+    options = _figure_options(size, title)
+    sql, params = accuracy_sql(_where(dataset_=dataset_, model_=model_, method_=method_, check_=check_,
+                                      sparsity_=sparsity_, seed_=seed_, variant_=variant_), metric)
+    stats = _query(_home(ctx))(sql, params or None)
+    _drawn(plot_accuracy(stats, output, options=options, metric=metric, panel_label=panel_label, **_labels()))
+
+
+@figure.command("curves")
+@_filter_options
+@_print_options
+@click.option("--phase", default=None, help="Training phase to draw (default: each run's last, the one its "
+                                            "result comes from; e.g. pretrain).")
+@click.option("--loss", is_flag=True, help="Loss instead of accuracy.")
+@click.pass_context
+def curves(ctx, dataset_, model_, method_, check_, sparsity_, seed_, variant_, output, size, title, phase, loss):
+    """Learning curves: per-epoch train and test accuracy (or loss), averaged over seeds."""
+    from registry.report.figures import curves_sql, plot_curves
+
+    _checked_output(output)
+    options = _figure_options(size, title)
+    where = _where(dataset_=dataset_, model_=model_, method_=method_, check_=check_, sparsity_=sparsity_,
+                   seed_=seed_, variant_=variant_)
+    sql, params = curves_sql(where, phase)
+    epochs = _query(_home(ctx))(sql, params or None)
+    from tickets.labels import panel_label
+
+    _drawn(plot_curves(epochs, output, options=options, quantity="loss" if loss else "acc",
+                       panel_label=panel_label, **_labels()))
+
+
+@figure.command("size")
+@_filter_options
+@_print_options
+@click.option("--by", "measure", type=click.Choice(["params", "flops"]), default="params", show_default=True,
+              help="Remaining parameters or FLOPs on the x axis.")
+@click.option("--metric", default="test_acc", show_default=True, help="test_acc or best_test_acc.")
+@click.pass_context
+def size_figure(ctx, dataset_, model_, method_, check_, sparsity_, seed_, variant_, output, size, title,
+                measure, metric):
+    """Accuracy against remaining parameters or FLOPs (log axis), where the store records them."""
+    from registry.report.aggregate import METRICS
+    from registry.report.figures import plot_size, size_columns_missing, size_sql
+    from tickets.labels import panel_label
+
+    _checked_output(output)
+    if metric not in METRICS:
+        raise UserError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
+    options = _figure_options(size, title)
+    query = _query(_home(ctx))
+    why = size_columns_missing(list(query("SELECT * FROM run_results LIMIT 0", None).columns), measure)
+    if why:
+        raise UserError(why)
+    sql, params = size_sql(_where(dataset_=dataset_, model_=model_, method_=method_, check_=check_,
+                                  sparsity_=sparsity_, seed_=seed_, variant_=variant_), measure, metric)
+    stats = query(sql, params or None)
+    _drawn(plot_size(stats, output, size=measure, options=options, metric=metric, panel_label=panel_label,
+                     **_labels()))
