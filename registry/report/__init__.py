@@ -55,7 +55,8 @@ def missing_message(report: Report, missing: list[str] | None, shown: int = 3) -
     return f"report {report.name!r}: {len(missing)} cells have no runs ({'; '.join(missing[:shown])}{more}){run}"
 
 
-def render(table: "Table", fmt: str) -> str:
+def render(table: "Table", fmt: str, **options) -> str:
+    """`options`: `layout=LatexLayout(...)` for LaTeX, `width=` for text, `figures=` for HTML."""
     from registry.report.render import render as _render
 
-    return _render(table, fmt)
+    return _render(table, fmt, **options)
