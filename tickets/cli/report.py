@@ -42,32 +42,46 @@ def _list_reports() -> str:
     return "reports:\n" + "\n".join(lines)
 
 
+SUFFIX_FORMATS = {".tex": "latex", ".md": "markdown", ".html": "html", ".htm": "html", ".csv": "csv", ".txt": "text"}
+LATEX_FONTS = ("normalsize", "small", "footnotesize", "scriptsize", "tiny")  # registry.report.render's
+
+
 @click.command()
 @click.argument("name", required=False)
+@click.option("--all", "all_", is_flag=True,
+              help="Every report into folder -o DIR, one file each; with --format html also each report's "
+                   "figure and an index.html linking them.")
 @click.option("--format", "fmt", default=None,
               help="text (default on a terminal), latex, markdown, html or csv; with -o, taken from the "
                    "file's suffix (.tex .md .html .csv) unless given.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@click.option("-o", "--output", type=click.Path(), help="Write to this file (a folder with --all) instead of stdout.")
 @click.option("--metric", default=None, help="test_acc (final epoch, default) or best_test_acc.")
 @click.option("--interval", default=None, help="Bolding interval: std (the paper's), sem or t95.")
 @click.option("--compare", default=None, help="'paper': show the paper's value and the difference per cell.")
 @click.option("--strict", is_flag=True, help="Fail (exit 2) when a declared cell has no runs or pools "
                                              "different configurations.")
+@click.option("--font-size", type=click.Choice(LATEX_FONTS), default="small", show_default=True,
+              help="LaTeX: font size of the table.")
+@click.option("--fit/--no-fit", default=True, show_default=True,
+              help="LaTeX: shrink the table to the line width when it is wider (\\resizebox; needs graphicx).")
+@click.option("--wide", is_flag=True, help="LaTeX: a table* float spanning both columns of a two-column paper.")
+@click.option("--split", is_flag=True, help="LaTeX: one tabular per outer column value (e.g. per dataset), "
+                                            "stacked: half the width, for --compare in particular.")
 @click.pass_context
-def report(ctx, name, fmt, output, metric, interval, compare, strict):
+def report(ctx, name, all_, fmt, output, metric, interval, compare, strict, font_size, fit, wide, split):
     """Render report NAME (table1..table4, figure3, quickstart) from the store; no NAME lists them."""
-    from registry.report import make_table, missing_message
     from registry.report.aggregate import METRICS
     from registry.report.intervals import INTERVALS
-    from registry.report.loader import load_report
-    from registry.report.render import FORMATS, render, rich_table
+    from registry.report.render import FORMATS, LatexLayout
 
-    if name is None:
+    if name is None and not all_:
         click.echo(_list_reports())
         return
+    if name is not None and all_:
+        raise UserError("give a report NAME or --all, not both")
     if fmt is None:
-        suffix = Path(output).suffix.lower() if output else ""
-        fmt = {".tex": "latex", ".md": "markdown", ".html": "html", ".htm": "html", ".csv": "csv"}.get(suffix, "text")
+        suffix = Path(output).suffix.lower() if output and not all_ else ""
+        fmt = SUFFIX_FORMATS.get(suffix, "text")
     if fmt not in FORMATS:
         raise UserError(f"unknown format {fmt!r}; known: {', '.join(FORMATS.names())}")
     if metric is not None and metric not in METRICS:
@@ -76,7 +90,38 @@ def report(ctx, name, fmt, output, metric, interval, compare, strict):
         INTERVALS.get(interval)
     if compare is not None and compare != "paper":
         raise UserError(f"unknown comparison {compare!r}; known: paper")
+    options = {"layout": LatexLayout(font=font_size, fit=fit, wide=wide, split=split)} if fmt == "latex" else {}
+    if all_:
+        if not output:
+            raise UserError("--all writes one file per report: give the folder with -o DIR")
+        _report_all(ctx, Path(output), fmt, metric, interval, compare, strict, options)
+        return
     path = check_writable(output) if output else None
+    table = _table(ctx, name, metric, interval, compare, strict)
+    if path is None and fmt == "text":
+        from rich.console import Console
+
+        console = Console()
+        if console.is_terminal:
+            from registry.report.render import print_table
+
+            print_table(table, console)
+            return
+    from registry.report.render import render
+
+    text = render(table, fmt, **options)
+    if path is None:
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    _write(path, text)
+    click.echo(f"wrote {path}", err=True)
+
+
+def _table(ctx, name, metric, interval, compare, strict, warn=True):
+    """Report NAME laid out from the store; missing and pooled cells warned about (or refused)."""
+    from registry.report import make_table, missing_message
+    from registry.report.loader import load_report
+
     declared, folder = load_report(reports_dir(), name)
     table = make_table(declared, query=_query(_home(ctx)), metric=metric, interval=interval,
                        compare=compare, folder=folder)
@@ -84,32 +129,79 @@ def report(ctx, name, fmt, output, metric, interval, compare, strict):
         message = missing_message(declared, table.missing)
         if strict:
             raise UserError(message)
-        click.echo(f"warning: {message}", err=True)
+        if warn:
+            click.echo(f"warning: {message}", err=True)
     if table.mixed:
         more = f" and {len(table.mixed) - 3} more" if len(table.mixed) > 3 else ""
         message = (f"report {declared.name!r}: {len(table.mixed)} cells average runs that differ in more than "
                    f"the seed ({'; '.join(table.mixed[:3])}{more}); they are marked *")
         if strict:
             raise UserError(message)
-        click.echo(f"warning: {message}", err=True)
-    if path is None and fmt == "text":
-        from rich.console import Console
+        if warn:
+            click.echo(f"warning: {message}", err=True)
+    return table
 
-        console = Console()
-        if console.is_terminal:
-            console.print(rich_table(table))
-            return
-    text = render(table, fmt)
-    if path is None:
-        click.echo(text, nl=not text.endswith("\n"))
-        return
+
+def _write(path: Path, text: str) -> None:
     from registry.atomic import write_bytes
 
     try:
         write_bytes(path, text.encode())
     except OSError as exc:
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
-    click.echo(f"wrote {path}", err=True)
+
+
+def _report_all(ctx, folder: Path, fmt, metric, interval, compare, strict, options) -> None:
+    """Every declared report into `folder`: NAME.<suffix> each; for HTML also NAME.svg for a report
+    with a figure and index.html. A report without runs is skipped (and named in the index)."""
+    from registry.report.loader import load_all
+    from registry.report.render import FORMATS, render, render_index
+
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"cannot write into {folder}: it is a file, not a folder")
+    if not folder.parent.is_dir():
+        raise UserError(f"cannot write {folder}: folder {folder.parent} does not exist")
+    folder.mkdir(exist_ok=True)
+    suffix = FORMATS.meta(fmt).get("suffix", f".{fmt}")
+    pages = []
+    for declared, _ in load_all(reports_dir()):
+        page = {"name": declared.name, "title": declared.title, "file": None, "figure": None, "warning": ""}
+        pages.append(page)
+        try:
+            table = _table(ctx, declared.name, metric, interval, compare, strict, warn=False)
+        except UserError as exc:
+            page["warning"] = str(exc).split(": ", 1)[-1]
+            click.echo(f"skipped {declared.name}: {exc}", err=True)
+            continue
+        if table.missing:
+            page["warning"] = f"{len(table.missing)} cells have no runs"
+        figures = []
+        if fmt == "html" and declared.figure is not None:
+            figure = _report_figure(ctx, declared, metric, folder / f"{declared.name}.svg")
+            if figure:
+                page["figure"] = figure
+                figures.append(figure)
+        extra = dict(options, figures=figures, index="index.html") if fmt == "html" else options
+        page["file"] = f"{declared.name}{suffix}"
+        _write(folder / page["file"], render(table, fmt, **extra))
+        click.echo(f"wrote {folder / page['file']}", err=True)
+    if fmt == "html":
+        _write(folder / "index.html", render_index("tickets reports", _home(ctx), pages))
+        click.echo(f"wrote {folder / 'index.html'}", err=True)
+
+
+def _report_figure(ctx, declared, metric, path: Path) -> str | None:
+    """Draw a report's figure for a site; None (with the reason on stderr) when there is nothing."""
+    from registry.report.aggregate import stats_from_query
+    from registry.report.figures import plot_report
+
+    stats = stats_from_query(declared, _query(_home(ctx)), metric)
+    try:
+        drawn, _ = plot_report(declared, stats, path)
+    except UserError as exc:
+        click.echo(f"no figure for {declared.name}: {exc}", err=True)
+        return None
+    return drawn.name
 
 
 # ---------------------------------------------------------------- figures
