@@ -307,7 +307,8 @@ def plot_keep_ratios(layers: "pd.DataFrame", path: str | Path, *, options: Figur
                                      markeredgewidth=1.5), "collapsed layer (nothing kept), drawn at the floor"))
                 warnings.append("some layers keep no weights (collapsed): marked x at the axis floor")
         else:
-            ax.set_ylim(0, 1.05)
+            top = float(per_layer["max"].max())
+            ax.set_ylim(0, 1.05 if top > 0.6 else max(0.05, top * 1.15))
         ax.grid(alpha=0.3)
         return _finish(fig, axes, 1, options, entries, path, extra), warnings
 

@@ -54,21 +54,25 @@ class MethodStyles:
     """Styles for series that are a method plus a qualifier (check, variant, sparsity): colour and
     marker name the method (fixed by `order`, e.g. every registered method, so a method looks the
     same in every figure), the line style the qualifier (the plain method solid). When a figure
-    shows one method only, its qualifiers take the full styles instead, so they stay apart."""
+    shows one method only, or more qualifiers than there are line styles (keep ratios at many
+    sparsities), every series takes a full style of its own instead, so they stay apart."""
 
     def __init__(self, order: Iterable[Any], pairs: Iterable[tuple[Any, Any]]):
         pairs = list(pairs)
         self._methods = StyleBook(order, [m for m, _ in pairs])
         self._qualifiers = sorted({q for _, q in pairs if q}, key=str)
-        self._single = StyleBook([""] + self._qualifiers) if (
-            len({m for m, _ in pairs}) == 1 and len({q for _, q in pairs}) > 1) else None
+        # one method with several qualifiers, or more qualifiers than line styles: every series its
+        # own colour, marker and line style instead
+        flat = (len({m for m, _ in pairs}) == 1 and len({q for _, q in pairs}) > 1) or \
+            len(self._qualifiers) >= len(LINESTYLES)
+        self._single = StyleBook(sorted(set(pairs), key=lambda p: self.key(*p))) if flat else None
 
     def _rank(self, qualifier: Any) -> int:
         return self._qualifiers.index(qualifier) + 1 if qualifier in self._qualifiers else 0
 
     def __call__(self, method: Any, qualifier: Any = "") -> dict[str, Any]:
         if self._single is not None:
-            return self._single(qualifier or "")
+            return self._single((method, qualifier))
         return dict(self._methods(method), linestyle=LINESTYLES[self._rank(qualifier) % len(LINESTYLES)])
 
     def key(self, method: Any, qualifier: Any = "") -> tuple[int, int]:
