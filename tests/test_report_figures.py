@@ -150,6 +150,7 @@ def test_keep_ratio_legend_survives_many_series(tmp_path, drawn):
     path, warnings = figures.plot_keep_ratios(layers, tmp_path / "many.png")
     assert path.exists() and warnings == []
     assert len(drawn[0]["legends"][0]) == 15  # one entry per (method, sparsity); seeds averaged
+    assert len(set(drawn[0]["panels"][0]["styles"].values())) == 15  # and no two look alike
 
 
 def test_accuracy_curves_and_size_figures(home, tmp_path, drawn):
