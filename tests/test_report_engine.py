@@ -133,8 +133,10 @@ def test_every_format_renders_bold_its_own_way():
     assert "<b>91.00±1.00</b>" in render(table, "html")
     assert "*91.00±1.00*" in render(table, "text")
     lines = render(table, "csv").splitlines()
-    assert lines[0].startswith("report,section,row_key,row,dataset,model,sparsity,mean,std,n")
-    assert "small,VGG19,snip,SNIP,cifar10,vgg19,0.9,91.0,1.0,3,3,1,0,0" in lines
+    # the same leading columns in every report: method, check and the metric named on every line
+    assert lines[0] == ("report,section,row_key,row,dataset,model,method,check,sparsity,variant,metric,interval,"
+                        "mean,std,n,expected_seeds,bold,collapsed,missing")
+    assert "small,VGG19,snip,SNIP,cifar10,vgg19,snip,none,0.9,,test_acc,std,91.0,1.0,3,3,1,0,0" in lines
     with pytest.raises(UserError, match="unknown format 'pdf'; known: latex, markdown, html, csv, text"):
         render(table, "pdf")
 

@@ -133,5 +133,7 @@ def test_compare_with_paper_shows_zero_difference_for_its_own_numbers():
     assert diffs[("hybrid", "cifar100")] == "+0.50"
     assert diffs[("hybrid", "cifar10")] == "+0.00" and diffs[("obd", "cifar10")] == "+0.00"
     latex = render(table, "latex")
-    assert "73.60$\\pm$0.11} (73.10$\\pm$0.11; $+$0.50)" in latex
+    # ours on the row, the paper's value and the difference on the line below it, explained in the note
+    assert "\\textbf{73.60$\\pm$0.11}" in latex and "{\\footnotesize (73.10$\\pm$0.11; $+$0.50)}" in latex
+    assert "below it, in brackets, (the paper's value; ours $-$ paper)" in latex
     assert "paper 73.10±0.11, Δ +0.50" in render(table, "markdown")

@@ -55,7 +55,6 @@ def missing_message(report: Report, missing: list[str] | None, shown: int = 3) -
     return f"report {report.name!r}: {len(missing)} cells have no runs ({'; '.join(missing[:shown])}{more}){run}"
 
 
-def render(table: "Table", fmt: str) -> str:
-    from registry.report.render import render as _render
-
-    return _render(table, fmt)
+# The formats' `render`, imported here rather than wrapped: a function named like the submodule
+# would be replaced by the module object as soon as anything imported `registry.report.render`.
+from registry.report.render import render  # noqa: E402  (light: jinja2 and rich load on first use)

@@ -57,6 +57,7 @@ class TableRow:
     label: str
     cells: list[Cell]
     reference: bool = False
+    where: dict[str, Any] = field(default_factory=dict)  # the row's own filters (method, check)
 
 
 @dataclass
@@ -89,6 +90,7 @@ class Table:
     missing: list[str] = field(default_factory=list)  # descriptions of missing cells
     mixed: list[str] = field(default_factory=list)  # cells pooling different configurations
     study: str | None = None
+    caption_note: str = ""  # names the metric and the interval rule; printed after the caption
 
     @property
     def ncols(self) -> int:
@@ -255,7 +257,8 @@ def build_table(report: Report, stats: "pd.DataFrame", *, metric: str | None = N
                 if cell.mixed:
                     mixed.append(f"{_describe({**coords, **row.where})}: {cell.mixed}")
                 cells.append(cell)
-            trows.append(TableRow(row.key, row.label.replace("{group}", group.label), cells, row.reference))
+            trows.append(TableRow(row.key, row.label.replace("{group}", group.label), cells, row.reference,
+                                  dict(row.where)))
         # bold per column within the group
         for j in range(len(columns)):
             column = [r.cells[j] for r in trows]
@@ -287,10 +290,9 @@ def build_table(report: Report, stats: "pd.DataFrame", *, metric: str | None = N
                         c.diff_s = f"{round(c.diff, d) + 0.0:+.{d}f}" if c.diff is not None else ""
     if missing:
         footnotes.append("n/a: no runs in the store")
-    rule = "mean ± std" if interval == "std" else {"sem": "mean ± standard error",
-                                                   "t95": "95% t-interval"}.get(interval, interval)
+    rule = interval_text(interval)
     footnotes.append(f"Bold: mean within the best row's interval ({rule}) in its column; "
-                     f"{'final' if metric == 'test_acc' else 'best'}-epoch test accuracy (%).")
+                     f"{metric_text(metric)}.")
 
     header = []
     for k, axis in enumerate(report.columns):
@@ -300,7 +302,32 @@ def build_table(report: Report, stats: "pd.DataFrame", *, metric: str | None = N
     return Table(report.name, report.title, report.caption, report.row_title or "", header,
                  [a.title for a in report.columns],
                  [dict(zip(fields, col)) for col in columns], sections, footnotes, metric, interval,
-                 compare=paper is not None, missing=missing, mixed=mixed, study=report.study)
+                 compare=paper is not None, missing=missing, mixed=mixed, study=report.study,
+                 caption_note=caption_note(metric, interval))
+
+
+METRIC_TEXT = {"test_acc": "final-epoch test accuracy in %", "best_test_acc": "best-epoch test accuracy in %"}
+INTERVAL_TEXT = {"std": "mean ± std", "sem": "mean ± standard error", "t95": "95% t-interval"}
+
+
+def metric_text(metric: str) -> str:
+    """A metric in words; a metric without words here is named as the store names it."""
+    return METRIC_TEXT.get(metric, metric)
+
+
+def interval_text(interval: str) -> str:
+    return INTERVAL_TEXT.get(interval, interval)
+
+
+def caption_note(metric: str, interval: str) -> str:
+    """The sentence a caption needs to be read alone: which number, over what, and the bold rule."""
+    words = metric_text(metric)
+    named = f"{words} ({metric})" if words != metric else metric
+    spread = "mean ± std over seeds"
+    if interval != "std":
+        spread += f"; the bold rule uses the {interval_text(interval)}"
+    return (f"Metric: {named}, {spread}. "
+            f"Bold: mean within the best row's interval ({interval_text(interval)}) in its column.")
 
 
 def _cells(sections: list[Section]):

@@ -22,7 +22,7 @@ COMMANDS = {
     "runs": ("tickets.cli.runs_rm:runs", "List, show and remove runs in the store."),
     "store": ("tickets.cli.query:store", "Export, import and re-ingest the results store."),
     "report": ("tickets.cli.report:report", "Render a declared report (paper tables, quickstart)."),
-    "figure": ("tickets.cli.report:figure", "Draw a figure (Figure 3, per-layer keep ratios)."),
+    "figure": ("tickets.cli.report:figure", "Draw a figure (Figure 3; accuracy, curves, size, keep ratios of any runs)."),
 }
 
 

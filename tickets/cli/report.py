@@ -42,32 +42,46 @@ def _list_reports() -> str:
     return "reports:\n" + "\n".join(lines)
 
 
+SUFFIX_FORMATS = {".tex": "latex", ".md": "markdown", ".html": "html", ".htm": "html", ".csv": "csv", ".txt": "text"}
+LATEX_FONTS = ("normalsize", "small", "footnotesize", "scriptsize", "tiny")  # registry.report.render's
+
+
 @click.command()
 @click.argument("name", required=False)
+@click.option("--all", "all_", is_flag=True,
+              help="Every report into folder -o DIR, one file each; with --format html also each report's "
+                   "figure and an index.html linking them.")
 @click.option("--format", "fmt", default=None,
               help="text (default on a terminal), latex, markdown, html or csv; with -o, taken from the "
                    "file's suffix (.tex .md .html .csv) unless given.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@click.option("-o", "--output", type=click.Path(), help="Write to this file (a folder with --all) instead of stdout.")
 @click.option("--metric", default=None, help="test_acc (final epoch, default) or best_test_acc.")
 @click.option("--interval", default=None, help="Bolding interval: std (the paper's), sem or t95.")
 @click.option("--compare", default=None, help="'paper': show the paper's value and the difference per cell.")
 @click.option("--strict", is_flag=True, help="Fail (exit 2) when a declared cell has no runs or pools "
                                              "different configurations.")
+@click.option("--font-size", type=click.Choice(LATEX_FONTS), default="small", show_default=True,
+              help="LaTeX: font size of the table.")
+@click.option("--fit/--no-fit", default=True, show_default=True,
+              help="LaTeX: shrink the table to the line width when it is wider (\\resizebox; needs graphicx).")
+@click.option("--wide", is_flag=True, help="LaTeX: a table* float spanning both columns of a two-column paper.")
+@click.option("--split", is_flag=True, help="LaTeX: one tabular per outer column value (e.g. per dataset), "
+                                            "stacked: half the width, for --compare in particular.")
 @click.pass_context
-def report(ctx, name, fmt, output, metric, interval, compare, strict):
+def report(ctx, name, all_, fmt, output, metric, interval, compare, strict, font_size, fit, wide, split):
     """Render report NAME (table1..table4, figure3, quickstart) from the store; no NAME lists them."""
-    from registry.report import make_table, missing_message
     from registry.report.aggregate import METRICS
     from registry.report.intervals import INTERVALS
-    from registry.report.loader import load_report
-    from registry.report.render import FORMATS, render, rich_table
+    from registry.report.render import FORMATS, LatexLayout
 
-    if name is None:
+    if name is None and not all_:
         click.echo(_list_reports())
         return
+    if name is not None and all_:
+        raise UserError("give a report NAME or --all, not both")
     if fmt is None:
-        suffix = Path(output).suffix.lower() if output else ""
-        fmt = {".tex": "latex", ".md": "markdown", ".html": "html", ".htm": "html", ".csv": "csv"}.get(suffix, "text")
+        suffix = Path(output).suffix.lower() if output and not all_ else ""
+        fmt = SUFFIX_FORMATS.get(suffix, "text")
     if fmt not in FORMATS:
         raise UserError(f"unknown format {fmt!r}; known: {', '.join(FORMATS.names())}")
     if metric is not None and metric not in METRICS:
@@ -76,7 +90,38 @@ def report(ctx, name, fmt, output, metric, interval, compare, strict):
         INTERVALS.get(interval)
     if compare is not None and compare != "paper":
         raise UserError(f"unknown comparison {compare!r}; known: paper")
+    options = {"layout": LatexLayout(font=font_size, fit=fit, wide=wide, split=split)} if fmt == "latex" else {}
+    if all_:
+        if not output:
+            raise UserError("--all writes one file per report: give the folder with -o DIR")
+        _report_all(ctx, Path(output), fmt, metric, interval, compare, strict, options)
+        return
     path = check_writable(output) if output else None
+    table = _table(ctx, name, metric, interval, compare, strict)
+    if path is None and fmt == "text":
+        from rich.console import Console
+
+        console = Console()
+        if console.is_terminal:
+            from registry.report.render import print_table
+
+            print_table(table, console)
+            return
+    from registry.report.render import render
+
+    text = render(table, fmt, **options)
+    if path is None:
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    _write(path, text)
+    click.echo(f"wrote {path}", err=True)
+
+
+def _table(ctx, name, metric, interval, compare, strict, warn=True):
+    """Report NAME laid out from the store; missing and pooled cells warned about (or refused)."""
+    from registry.report import make_table, missing_message
+    from registry.report.loader import load_report
+
     declared, folder = load_report(reports_dir(), name)
     table = make_table(declared, query=_query(_home(ctx)), metric=metric, interval=interval,
                        compare=compare, folder=folder)
@@ -84,32 +129,79 @@ def report(ctx, name, fmt, output, metric, interval, compare, strict):
         message = missing_message(declared, table.missing)
         if strict:
             raise UserError(message)
-        click.echo(f"warning: {message}", err=True)
+        if warn:
+            click.echo(f"warning: {message}", err=True)
     if table.mixed:
         more = f" and {len(table.mixed) - 3} more" if len(table.mixed) > 3 else ""
         message = (f"report {declared.name!r}: {len(table.mixed)} cells average runs that differ in more than "
                    f"the seed ({'; '.join(table.mixed[:3])}{more}); they are marked *")
         if strict:
             raise UserError(message)
-        click.echo(f"warning: {message}", err=True)
-    if path is None and fmt == "text":
-        from rich.console import Console
+        if warn:
+            click.echo(f"warning: {message}", err=True)
+    return table
 
-        console = Console()
-        if console.is_terminal:
-            console.print(rich_table(table))
-            return
-    text = render(table, fmt)
-    if path is None:
-        click.echo(text, nl=not text.endswith("\n"))
-        return
+
+def _write(path: Path, text: str) -> None:
     from registry.atomic import write_bytes
 
     try:
         write_bytes(path, text.encode())
     except OSError as exc:
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
-    click.echo(f"wrote {path}", err=True)
+
+
+def _report_all(ctx, folder: Path, fmt, metric, interval, compare, strict, options) -> None:
+    """Every declared report into `folder`: NAME.<suffix> each; for HTML also NAME.svg for a report
+    with a figure and index.html. A report without runs is skipped (and named in the index)."""
+    from registry.report.loader import load_all
+    from registry.report.render import FORMATS, render, render_index
+
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"cannot write into {folder}: it is a file, not a folder")
+    if not folder.parent.is_dir():
+        raise UserError(f"cannot write {folder}: folder {folder.parent} does not exist")
+    folder.mkdir(exist_ok=True)
+    suffix = FORMATS.meta(fmt).get("suffix", f".{fmt}")
+    pages = []
+    for declared, _ in load_all(reports_dir()):
+        page = {"name": declared.name, "title": declared.title, "file": None, "figure": None, "warning": ""}
+        pages.append(page)
+        try:
+            table = _table(ctx, declared.name, metric, interval, compare, strict, warn=False)
+        except UserError as exc:
+            page["warning"] = str(exc).split(": ", 1)[-1]
+            click.echo(f"skipped {declared.name}: {exc}", err=True)
+            continue
+        if table.missing:
+            page["warning"] = f"{len(table.missing)} cells have no runs"
+        figures = []
+        if fmt == "html" and declared.figure is not None:
+            figure = _report_figure(ctx, declared, metric, folder / f"{declared.name}.svg")
+            if figure:
+                page["figure"] = figure
+                figures.append(figure)
+        extra = dict(options, figures=figures, index="index.html") if fmt == "html" else options
+        page["file"] = f"{declared.name}{suffix}"
+        _write(folder / page["file"], render(table, fmt, **extra))
+        click.echo(f"wrote {folder / page['file']}", err=True)
+    if fmt == "html":
+        _write(folder / "index.html", render_index("tickets reports", _home(ctx), pages))
+        click.echo(f"wrote {folder / 'index.html'}", err=True)
+
+
+def _report_figure(ctx, declared, metric, path: Path) -> str | None:
+    """Draw a report's figure for a site; None (with the reason on stderr) when there is nothing."""
+    from registry.report.aggregate import stats_from_query
+    from registry.report.figures import plot_report
+
+    stats = stats_from_query(declared, _query(_home(ctx)), metric)
+    try:
+        drawn, _ = plot_report(declared, stats, path)
+    except UserError as exc:
+        click.echo(f"no figure for {declared.name}: {exc}", err=True)
+        return None
+    return drawn.name
 
 
 # ---------------------------------------------------------------- figures
@@ -121,7 +213,7 @@ def _figure_reports() -> list[str]:
 
 
 class FigureGroup(click.Group):
-    """`keep-ratios`, plus one command per report that declares a figure (e.g. figure3)."""
+    """The generic figures, plus one command per report that declares a figure (e.g. figure3)."""
 
     def list_commands(self, ctx):
         return sorted(set(super().list_commands(ctx)) | set(_figure_reports()))
@@ -141,50 +233,105 @@ class FigureGroup(click.Group):
         return super().resolve_command(ctx, args)
 
 
+def _print_options(f):
+    """--size and --title, shared by every figure."""
+    f = click.option("--title", default=None,
+                     help="Title above the figure (none by default: a paper's caption carries it).")(f)
+    f = click.option("--size", default=None,
+                     help="Print width: 'column' (3.3 in), 'page' (6.9 in, default), a width in inches "
+                          "(3.5) or WIDTHxHEIGHT in inches (7x3). Text is 8 pt at that size.")(f)
+    return click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+                        help="Figure file (.png, .pdf or .svg; PDF fonts are embedded as Type 42).")(f)
+
+
+def _figure_options(size, title):
+    from registry.report.style import FigureOptions, parse_size
+
+    width, height = parse_size(size)
+    return FigureOptions(width=width, height=height, title=title)
+
+
+def _filter_options(f):
+    """Run filters shared by the generic figures (each repeatable)."""
+    for name, kind in reversed((("dataset", str), ("model", str), ("method", str), ("check", str),
+                                ("sparsity", float), ("seed", int), ("variant", str))):
+        f = click.option(f"--{name}", f"{name}_", multiple=True, type=kind,
+                         help=f"Only runs with this {name} (repeatable).")(f)
+    return f
+
+
+def _where(**given) -> dict:
+    return {k.rstrip("_"): list(v) for k, v in given.items() if v}
+
+
+def _labels():
+    from tickets.labels import method_order, panel_label, series_label
+
+    return dict(label=series_label, order=method_order())
+
+
+def _checked_output(output):
+    from registry.report.figures import check_output
+
+    check_output(output)
+    check_writable(output)
+    return output
+
+
+def _drawn(result) -> None:
+    path, warnings = result
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"wrote {path}", err=True)
+
+
 def _report_figure_command(name: str) -> click.Command:
     @click.command(name=name, help=f"Draw the figure of report {name!r} (suffix .png, .pdf or .svg).")
-    @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+    @_print_options
     @click.option("--metric", default=None, help="test_acc (default) or best_test_acc.")
     @click.pass_context
-    def draw(ctx, output, metric):
+    def draw(ctx, output, size, title, metric):
+        from registry.report import make_table, missing_message
         from registry.report.aggregate import stats_from_query
-        from registry.report.figures import check_output, plot_report
+        from registry.report.figures import plot_report
         from registry.report.loader import load_report
 
-        check_output(output)
-        check_writable(output)
+        _checked_output(output)
+        options = _figure_options(size, title)
         declared, _ = load_report(reports_dir(), name)
-        stats = stats_from_query(declared, _query(_home(ctx)), metric)
-        click.echo(f"wrote {plot_report(declared, stats, output)}", err=True)
+        query = _query(_home(ctx))
+        stats = stats_from_query(declared, query, metric)
+        if not stats.empty:  # the same warning as `tickets report NAME`: which cells have no runs
+            table = make_table(declared, query=query, metric=metric)
+            if table.missing:
+                click.echo(f"warning: {missing_message(declared, table.missing)}", err=True)
+        _drawn(plot_report(declared, stats, output, options))
 
     return draw
 
 
 @click.group(cls=FigureGroup)
 def figure():
-    """Draw figures: a report's figure (figure3) or per-layer keep ratios of any runs."""
+    """Draw figures: a report's figure (figure3), or for any runs: accuracy against sparsity,
+    learning curves, model size against accuracy, per-layer keep ratios."""
 
 
 @figure.command("keep-ratios")
 @click.option("--key", "keys", multiple=True, help="A run key (or its prefix); repeatable.")
-@click.option("--dataset", multiple=True)
-@click.option("--model", multiple=True)
-@click.option("--method", multiple=True)
-@click.option("--check", "check_", multiple=True)
-@click.option("--sparsity", multiple=True, type=float)
-@click.option("--seed", multiple=True, type=int)
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Figure file (.png, .pdf or .svg).")
-@click.option("--log", "log_scale", is_flag=True, help="Logarithmic keep-ratio axis (for very sparse layers).")
+@_filter_options
+@_print_options
+@click.option("--log", "log_scale", is_flag=True, help="Logarithmic keep-ratio axis (for very sparse layers); "
+                                                       "collapsed layers are marked x at its floor.")
 @click.pass_context
-def keep_ratios(ctx, keys, dataset, model, method, check_, sparsity, seed, output, log_scale):
-    """Per-layer keep ratios of runs chosen by key and/or filters."""
-    from registry.report.figures import check_output, keep_ratio_sql, plot_keep_ratios
+def keep_ratios(ctx, keys, dataset_, model_, method_, check_, sparsity_, seed_, variant_, output, size, title,
+                log_scale):
+    """Per-layer keep ratios of runs chosen by key and/or filters, averaged over seeds."""
+    from registry.report.figures import keep_ratio_sql, plot_keep_ratios
 
-    check_output(output)
-    check_writable(output)
-    where = {k: list(v) for k, v in dict(dataset=dataset, model=model, method=method, check=check_,
-                                         sparsity=sparsity, seed=seed).items() if v}
+    _checked_output(output)
+    options = _figure_options(size, title)
+    where = _where(dataset_=dataset_, model_=model_, method_=method_, check_=check_, sparsity_=sparsity_,
+                   seed_=seed_, variant_=variant_)
     if not keys and not where:
         raise UserError("choose runs with --key KEY (repeatable) or filters such as --method snip --sparsity 0.9")
     sql, params = keep_ratio_sql(keys, where)
@@ -198,4 +345,80 @@ def keep_ratios(ctx, keys, dataset, model, method, check_, sparsity, seed, outpu
         raise UserError(f"{runs} run{'s match' if runs != 1 else ' matches'}, but "
                         f"{'they carry' if runs != 1 else 'it carries'} no per-layer keep ratios "
                         f"(dense runs and results imported from CSV/Parquet have none)")
-    click.echo(f"wrote {plot_keep_ratios(layers, output, log_scale=log_scale)}", err=True)
+    labels = _labels()
+    _drawn(plot_keep_ratios(layers, output, options=options, log_scale=log_scale, label=labels["label"],
+                            order=labels["order"]))
+
+
+@figure.command("accuracy")
+@_filter_options
+@_print_options
+@click.option("--metric", default="test_acc", show_default=True, help="test_acc or best_test_acc.")
+@click.pass_context
+def accuracy(ctx, dataset_, model_, method_, check_, sparsity_, seed_, variant_, output, size, title, metric):
+    """Accuracy against sparsity per method (mean ± std over seeds), one panel per dataset and
+    network, for any runs in the store."""
+    from registry.report.aggregate import METRICS
+    from registry.report.figures import accuracy_sql, plot_accuracy
+    from tickets.labels import panel_label
+
+    _checked_output(output)
+    if metric not in METRICS:
+        raise UserError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
+    options = _figure_options(size, title)
+    sql, params = accuracy_sql(_where(dataset_=dataset_, model_=model_, method_=method_, check_=check_,
+                                      sparsity_=sparsity_, seed_=seed_, variant_=variant_), metric)
+    stats = _query(_home(ctx))(sql, params or None)
+    _drawn(plot_accuracy(stats, output, options=options, metric=metric, panel_label=panel_label, **_labels()))
+
+
+@figure.command("curves")
+@_filter_options
+@_print_options
+@click.option("--phase", default=None, help="Training phase to draw (default: each run's last, the one its "
+                                            "result comes from; e.g. pretrain).")
+@click.option("--loss", is_flag=True, help="Loss instead of accuracy.")
+@click.pass_context
+def curves(ctx, dataset_, model_, method_, check_, sparsity_, seed_, variant_, output, size, title, phase, loss):
+    """Learning curves: per-epoch train and test accuracy (or loss), averaged over seeds."""
+    from registry.report.figures import curves_sql, plot_curves
+
+    _checked_output(output)
+    options = _figure_options(size, title)
+    where = _where(dataset_=dataset_, model_=model_, method_=method_, check_=check_, sparsity_=sparsity_,
+                   seed_=seed_, variant_=variant_)
+    sql, params = curves_sql(where, phase)
+    epochs = _query(_home(ctx))(sql, params or None)
+    from tickets.labels import panel_label
+
+    _drawn(plot_curves(epochs, output, options=options, quantity="loss" if loss else "acc",
+                       panel_label=panel_label, **_labels()))
+
+
+@figure.command("size")
+@_filter_options
+@_print_options
+@click.option("--by", "measure", type=click.Choice(["params", "flops"]), default="params", show_default=True,
+              help="Remaining parameters or FLOPs on the x axis.")
+@click.option("--metric", default="test_acc", show_default=True, help="test_acc or best_test_acc.")
+@click.pass_context
+def size_figure(ctx, dataset_, model_, method_, check_, sparsity_, seed_, variant_, output, size, title,
+                measure, metric):
+    """Accuracy against remaining parameters or FLOPs (log axis), where the store records them."""
+    from registry.report.aggregate import METRICS
+    from registry.report.figures import plot_size, size_columns_missing, size_sql
+    from tickets.labels import panel_label
+
+    _checked_output(output)
+    if metric not in METRICS:
+        raise UserError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
+    options = _figure_options(size, title)
+    query = _query(_home(ctx))
+    why = size_columns_missing(list(query("SELECT * FROM run_results LIMIT 0", None).columns), measure)
+    if why:
+        raise UserError(why)
+    sql, params = size_sql(_where(dataset_=dataset_, model_=model_, method_=method_, check_=check_,
+                                  sparsity_=sparsity_, seed_=seed_, variant_=variant_), measure, metric)
+    stats = query(sql, params or None)
+    _drawn(plot_size(stats, output, size=measure, options=options, metric=metric, panel_label=panel_label,
+                     **_labels()))
