@@ -160,6 +160,10 @@ class Store:
                     time.sleep(delay)
                     delay = min(delay * 1.5, 0.25)
                     continue
+                if _is_lock_error(exc):  # one line naming the holder, not a lock traceback
+                    from registry.storebusy import StoreBusy, holder_of
+
+                    raise StoreBusy(self.path, holder_of(str(exc)), read_only) from None
                 if "not a valid DuckDB database" in str(exc) or "database file" in str(exc).lower():
                     raise _not_duckdb(self.path, exc) from None
                 raise

@@ -27,7 +27,9 @@ def _plan_table(plan, title: str):
     from rich.table import Table
 
     stages, cells = plan.counts(), plan.cell_counts()
-    table = Table(title=title)
+    from rich.text import Text
+
+    table = Table(title=Text(title))  # a study's name is data, not markup
     for column in ("", "total", "done", "running", "missing", "failed"):
         table.add_column(column, justify="right" if column else "left")
     table.add_row("cells", str(len(plan.cells)), *(str(cells[s]) for s in ("done", "running", "missing", "failed")))
@@ -39,6 +41,8 @@ def _plan_table(plan, title: str):
 def _print_plan(plan, title: str) -> None:
     from rich.console import Console
 
+    from registry.say import say
+
     console = Console()
     console.print(_plan_table(plan, title))
     kinds: dict[str, int] = {}
@@ -49,11 +53,12 @@ def _print_plan(plan, title: str) -> None:
                   f"without sharing")
     if plan.ingested:
         console.print(f"ingested {plan.ingested} finished runs")
-    for problem in plan.problems:
-        console.print(f"[red]not ingested[/] {problem}")
+    for problem in plan.problems:  # problems, reasons and keys are data: printed as written
+        say(console, ("not ingested", "red"), f" {problem}")
+    if plan.busy:
+        say(console, (plan.busy, "yellow"))
     for key, how in plan.ended.items():  # submitted, gone, no result: the next run submits it again
-        console.print(f"[yellow]job ended without a result[/] {key}: {how}; `study run` submits it again",
-                      markup=True, highlight=False)
+        say(console, ("job ended without a result", "yellow"), f" {key}: {how}; `study run` submits it again")
 
 
 def _failures(plan) -> None:
