@@ -158,14 +158,14 @@ def rich_table(table: Table, markup: bool = True):
 
     out = RichTable(title=escape(table.title), caption=escape("\n".join(table.footnotes)), caption_justify="left",
                     show_lines=False)
-    out.add_column(table.row_title or "", no_wrap=True)
+    out.add_column(escape(table.row_title or ""), no_wrap=True)
     for label in column_labels(table):
         out.add_column(escape(label), justify="right", no_wrap=not table.compare)
     for i, section in enumerate(table.sections):
         if i:
             out.add_section()
         if section.heading:
-            out.add_row(f"[italic]{escape(section.heading)}[/italic]" if markup else section.heading)
+            out.add_row(f"[italic]{escape(section.heading)}[/italic]" if markup else escape(section.heading))
         for row in section.rows:
             out.add_row(escape(row.label), *(_plain(c, table.compare, markup) for c in row.cells))
     return out

@@ -112,9 +112,12 @@ def run(ctx: click.Context, file: str, workers: int, gpus: str | None, retry_fai
     from registry.scheduler import run_study
     from tickets.study import load_study
 
+    from tickets.cli.interrupt import resumable
+
     s = load_study(file)
-    outcome = run_study(s, _home(ctx), workers=workers, gpus=_gpus(gpus), retry_failed=retry_failed,
-                        executor=executor, executor_options=pairs(exec_opts, "--exec-opt"))
+    with resumable():
+        outcome = run_study(s, _home(ctx), workers=workers, gpus=_gpus(gpus), retry_failed=retry_failed,
+                            executor=executor, executor_options=pairs(exec_opts, "--exec-opt"))
     ctx.exit(outcome.exit_code)
 
 
@@ -194,8 +197,11 @@ def run_one(ctx: click.Context, dataset: str, model: str, method: str, sparsity:
 
     cell = {"dataset": dataset, "model": model, "method": method, "check": check, "sparsity": sparsity,
             "seed": seed, "method_options": pairs(opt, "--opt"), "train": train_overrides(pairs(settings, "--set"))}
+    from tickets.cli.interrupt import resumable
+
     s = one_cell_study(cell, domain=DEFAULT_DOMAIN)
-    outcome = run_study(s, _home(ctx), workers=workers, gpus=_gpus(gpus), retry_failed=retry_failed)
+    with resumable():
+        outcome = run_study(s, _home(ctx), workers=workers, gpus=_gpus(gpus), retry_failed=retry_failed)
     if not outcome.exit_code:
         from registry.plan import expand
 
