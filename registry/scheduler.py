@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -198,12 +199,14 @@ class _Ingester(threading.Thread):
         self.queue.put(rundir)
 
     def run(self) -> None:
+        import registry.store as store_module
         from registry.ingest import ingest
         from registry.storebusy import StoreBusy, not_stored
 
         stop = False
         pending: list[Path] = []  # finished, not stored yet (the store was held by another process)
         busy: StoreBusy | None = None
+        busy_at = 0.0
         while not stop:
             batch = [self.queue.get()]
             while True:
@@ -212,13 +215,16 @@ class _Ingester(threading.Thread):
                 except queue.Empty:
                     break
             stop = None in batch
-            pending.extend(b for b in batch if b is not None)
+            fresh = [b for b in batch if b is not None]
+            pending.extend(fresh)
+            if busy is not None and not fresh and time.monotonic() - busy_at < store_module.LOCK_RETRY_SECONDS:
+                continue  # the store was found held a moment ago: no point waiting for it again now
             if pending:
                 try:
                     self.problems.extend(ingest(self.store, pending)[1])
                     pending, busy = [], None
                 except StoreBusy as exc:  # keep them and try again with the next batch
-                    busy = exc
+                    busy, busy_at = exc, time.monotonic()
                 except BaseException as exc:  # reported after the sweep; run dirs keep the truth
                     self.error, pending = exc, []
         if busy is not None and pending:

@@ -150,13 +150,21 @@ class Store:
     def _connect(self, read_only: bool, config: Mapping[str, Any] | None = None):
         import duckdb
 
-        deadline = time.monotonic() + LOCK_RETRY_SECONDS
+        start = time.monotonic()
+        deadline = start + LOCK_RETRY_SECONDS
         delay = 0.02
+        told = False
         while True:
             try:
                 return duckdb.connect(str(self.path), read_only=read_only, config=dict(config or {}))
             except duckdb.IOException as exc:
                 if _is_lock_error(exc) and time.monotonic() < deadline:
+                    if not told and time.monotonic() - start > 3:  # say why nothing seems to happen
+                        from registry.storebusy import holder_of
+
+                        told = True
+                        warnings.warn(f"{self.path} is held by {holder_of(str(exc))}; retrying for up to "
+                                      f"{LOCK_RETRY_SECONDS:g} s", stacklevel=2)
                     time.sleep(delay)
                     delay = min(delay * 1.5, 0.25)
                     continue
