@@ -49,6 +49,9 @@ def reading_statement(query: str) -> Any:
         raise UserError(f"cannot read this query: {_first_line(exc)}") from None
     if not statements:
         raise UserError("empty query")
+    if len(statements) > 1 and any(not st.query.strip() for st in statements):  # one statement DuckDB expands
+        raise UserError("this PIVOT needs its values listed to run read-only: "
+                        "PIVOT run_results ON method IN ('lt', 'snip') USING avg(test_acc)")
     if len(statements) > 1:
         raise UserError(f"one statement at a time, please (found {len(statements)})")
     statement = statements[0]

@@ -96,6 +96,7 @@ ATTACKS = [
     ("CHECKPOINT", "is not allowed"),
     ("SELECT 1; DROP TABLE runs", "one statement at a time"),
     ("SELEC 1", 'SQL syntax error at or near "SELEC"'),
+    ("PIVOT runs ON method USING count(*)", "needs its values listed"),
     ("-- only a comment", "empty query"),
 ]
 
@@ -157,6 +158,8 @@ def test_describe_show_and_table_info_are_reads(world):
     assert "run_results" in set(api.sql("SHOW TABLES", home=world["home"])["name"])
     assert "status" in set(api.sql("PRAGMA table_info('runs')", home=world["home"])["name"])
     assert list(api.sql("SELECT count(*) AS n FROM runs WHERE seed = ?", [1], home=world["home"])["n"]) == [1]
+    pivot = api.sql("PIVOT runs ON method IN ('[x] list', 'snip') USING count(*) GROUP BY kind", home=world["home"])
+    assert pivot[["[x] list", "snip"]].values.tolist() == [[1, 1]]
 
 
 # ------------------------------------------------------------------------------ fuzz
