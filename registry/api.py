@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from registry.errors import UserError
 from registry.identity import key_of
+from registry.sqlguard import reading_statement
 from registry.store import COLUMNS, Store
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -29,7 +29,6 @@ RESULT_COLUMNS = ("test_acc", "best_test_acc", "train_loss", "test_loss", "achie
 # Columns of an export that describe the run's bookkeeping, not its identity.
 BOOKKEEPING = {"key", "kind", "status", "source", "spec", "rundir", "host", "started", "finished",
                "code_version", "error", "traceback", "deps", "extra"}
-READ_STATEMENTS = ("select", "with", "describe", "show", "from", "values", "summarize", "table")
 
 
 def home_path(home: str | os.PathLike | None = None) -> Path:
@@ -41,34 +40,13 @@ def store(home: str | os.PathLike | None = None) -> Store:
 
 
 # ---------------------------------------------------------------------------------- reads
-_SQL_TOKENS = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|/\*.*?(?:\*/|$)""", re.S)
-
-
-def check_read_only(query: str) -> str:
-    """Refuse anything but one reading statement (SELECT/WITH/DESCRIBE/SHOW/...). String literals,
-    quoted names and comments are recognised in one pass, so '--' or ';' inside a string is text;
-    the query runs as written (less a trailing ';'). The store is opened read-only besides."""
-    def blank(match: "re.Match[str]") -> str:
-        token = match.group(0)
-        return "''" if token[0] in "'\"" else " "
-
-    skeleton = _SQL_TOKENS.sub(blank, query).strip()
-    if not skeleton.rstrip(";").strip():
-        raise UserError("empty query")
-    if ";" in skeleton.rstrip().rstrip(";"):
-        raise UserError("one statement at a time, please (found ';')")
-    word = skeleton.split(None, 1)[0].lower()
-    if word not in READ_STATEMENTS:
-        raise UserError(f"the store is read-only here: {word.upper()} is not allowed; "
-                        f"use SELECT, WITH, DESCRIBE or SHOW")
-    text = query.strip()
-    while text.endswith(";"):
-        text = text[:-1].rstrip()
-    return text
-
-
 def sql(query: str, params: Any = None, home: str | os.PathLike | None = None) -> "pd.DataFrame":
-    return store(home).frame(check_read_only(query), params)
+    """Run one reading statement (SELECT, WITH, DESCRIBE, ...) on a locked read-only connection;
+    anything else, several statements, or file/network access is refused with a UserError."""
+    return store(home).frame(reading_statement(query), params, locked=True)
+
+
+check_read_only = reading_statement  # the older name
 
 
 def _where(filters: dict[str, Any]) -> tuple[str, list[Any]]:
@@ -76,7 +54,7 @@ def _where(filters: dict[str, Any]) -> tuple[str, list[Any]]:
     for name, value in filters.items():
         if value is None:
             continue
-        column = f'"{name}"'
+        column = '"' + str(name).replace('"', '""') + '"'  # a quoted name, never SQL of its own
         if isinstance(value, (list, tuple, set)):
             values = list(value)
             if not values:

@@ -19,6 +19,7 @@ from registry.domain import Domain, Stage, load_domain
 from registry.errors import UserError
 from registry.grid import Study, describe_cell
 from registry.store import Store
+from registry.storebusy import StoreBusy, not_stored
 
 STATUSES = ("done", "running", "failed", "missing")
 
@@ -36,6 +37,7 @@ class Plan:
     problems: list[str] = field(default_factory=list)  # runs that could not be ingested
     _first_cell: dict[str, dict[str, Any]] | None = field(default=None, repr=False)
     ended: dict[str, str] = field(default_factory=dict)  # key -> how its submitted job ended (it runs again)
+    busy: str | None = None  # one line when finished runs could not be stored (another process held the store)
 
     @property
     def unshared_runs(self) -> int:
@@ -240,7 +242,10 @@ def make_plan(study: Study, store: Store, *, domain: Domain | None = None, inges
     plan.ended = ended_submissions([store.rundir(k) for k in stages if status[k] == "missing"
                                     and k in existing and (store.rundir(k) / "submitted.json").exists()])
     if ingest and to_ingest:
-        plan.ingested, plan.problems = ingest_dirs(store, to_ingest)
+        try:
+            plan.ingested, plan.problems = ingest_dirs(store, to_ingest)
+        except StoreBusy as exc:  # the run directories still say done; they are stored next time
+            plan.busy = not_stored(len(to_ingest), exc)
         for problem in plan.problems:  # a corrupt result is not a result: run it again
             for rundir in to_ingest:
                 if str(rundir) in problem and status.get(rundir.name) == "done":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -18,6 +19,7 @@ from registry.errors import UserError
 from registry.executors import EXECUTORS, Job
 from registry.grid import Study, describe_cell, label_cell
 from registry.plan import Plan, load_executors, make_plan
+from registry.say import say
 from registry.store import Store
 
 @dataclass
@@ -29,10 +31,11 @@ class Outcome:
     submitted: int = 0
     ran: int = 0
     problems: list[str] = field(default_factory=list)
+    unstored: list[str] = field(default_factory=list)  # finished, not stored: the store was held elsewhere
 
     @property
     def exit_code(self) -> int:
-        return 1 if (self.failures or self.blocked or self.problems) else 0
+        return 1 if (self.failures or self.blocked or self.problems or self.unstored) else 0
 
 
 def write_stage(store: Store, stage_key: str, plan: Plan) -> Path:
@@ -77,7 +80,7 @@ def run_study(study: Study, home: str | os.PathLike, *, workers: int | None = No
     runner = EXECUTORS.get(executor)(**options)  # unknown options fail here, before any planning
     plan = make_plan(study, store)
     for problem in plan.problems:
-        console.print(f"[yellow]not ingested:[/] {problem}")
+        say(console, ("not ingested:", "yellow"), " ", problem)
     if retry_failed:
         for key, status in plan.status.items():
             if status == "failed":
@@ -85,6 +88,8 @@ def run_study(study: Study, home: str | os.PathLike, *, workers: int | None = No
                 plan.status[key] = "missing"
     total = len(plan.stages)
     outcome = Outcome(total=total)
+    if plan.busy:  # stored by the next run; said once, in the summary
+        outcome.unstored.append(plan.busy)
 
     # Stages downstream of a failure cannot run; everything else missing or running is work.
     bad = {k for k, s in plan.status.items() if s == "failed"}
@@ -101,9 +106,9 @@ def run_study(study: Study, home: str | os.PathLike, *, workers: int | None = No
             outcome.failures.append((key, _cell_text(plan, key), plan.reasons.get(key, "failed")))
     outcome.done = plan.counts()["done"]
     for key, how in plan.ended.items():  # say why a submitted stage is submitted again
-        console.print(f"resubmitting {key}: its job ended without a result ({how})", highlight=False)
+        say(console, f"resubmitting {key}: its job ended without a result ({how})")
     if not todo:
-        console.print(f"nothing to run: {outcome.done}/{total} stages done")
+        say(console, f"nothing to run: {outcome.done}/{total} stages done")
         _summarise(console, outcome)
         return outcome
 
@@ -156,23 +161,30 @@ def run_study(study: Study, home: str | os.PathLike, *, workers: int | None = No
 
         runner.launch(jobs, on_event)
     outcome.problems.extend(ingester.problems)
+    if ingester.unstored:
+        outcome.unstored.append(ingester.unstored)
     if runner.detached:
-        console.print(f"submitted {outcome.submitted} stages with executor {executor!r}; "
-                      f"follow them with `tickets study status`")
+        say(console, f"submitted {outcome.submitted} stages with executor {executor!r}; "
+                     f"follow them with `tickets study status`")
     _summarise(console, outcome)
     return outcome
 
 
 def _summarise(console: Any, outcome: Outcome) -> None:
     failed = len(outcome.failures)
-    console.print(f"{outcome.done}/{outcome.total} stages done, {outcome.ran} ran now, "
-                  f"{failed} failed, {len(outcome.blocked)} blocked")
-    for key, cell, reason in outcome.failures:
-        console.print(f"  [red]failed[/] {key} {cell}: {reason}")
+    say(console, f"{outcome.done}/{outcome.total} stages done, {outcome.ran} ran now, "
+                 f"{failed} failed, {len(outcome.blocked)} blocked")
+    for key, cell, reason in outcome.failures:  # cells and reasons are data, not markup
+        say(console, "  ", ("failed", "red"), f" {key} {cell}: {reason}")
     for key, cell, reason in outcome.blocked:
-        console.print(f"  [yellow]blocked[/] {key} {cell}: {reason}")
+        say(console, "  ", ("blocked", "yellow"), f" {key} {cell}: {reason}")
     for problem in outcome.problems:
-        console.print(f"  [red]not ingested[/] {problem}")
+        say(console, "  ", ("not ingested", "red"), f" {problem}")
+    for problem in outcome.unstored:
+        say(console, "  ", problem)
+    if failed:
+        say(console, f"  failed stages stay failed on a rerun; add --retry-failed to run "
+                     f"{'it' if failed == 1 else 'them'} again (error.json is set aside)")
 
 
 class _Ingester(threading.Thread):
@@ -185,14 +197,20 @@ class _Ingester(threading.Thread):
         self.queue: queue.Queue = queue.Queue()
         self.problems: list[str] = []
         self.error: BaseException | None = None
+        self.unstored: str | None = None  # one line when the store was held by another process
 
     def put(self, rundir: Path) -> None:
         self.queue.put(rundir)
 
     def run(self) -> None:
+        import registry.store as store_module
         from registry.ingest import ingest
+        from registry.storebusy import StoreBusy, not_stored
 
         stop = False
+        pending: list[Path] = []  # finished, not stored yet (the store was held by another process)
+        busy: StoreBusy | None = None
+        busy_at = 0.0
         while not stop:
             batch = [self.queue.get()]
             while True:
@@ -201,12 +219,20 @@ class _Ingester(threading.Thread):
                 except queue.Empty:
                     break
             stop = None in batch
-            batch = [b for b in batch if b is not None]
-            if batch:
+            fresh = [b for b in batch if b is not None]
+            pending.extend(fresh)
+            if busy is not None and not fresh and time.monotonic() - busy_at < store_module.LOCK_RETRY_SECONDS:
+                continue  # the store was found held a moment ago: no point waiting for it again now
+            if pending:
                 try:
-                    self.problems.extend(ingest(self.store, batch)[1])
+                    self.problems.extend(ingest(self.store, pending)[1])
+                    pending, busy = [], None
+                except StoreBusy as exc:  # keep them and try again with the next batch
+                    busy, busy_at = exc, time.monotonic()
                 except BaseException as exc:  # reported after the sweep; run dirs keep the truth
-                    self.error = exc
+                    self.error, pending = exc, []
+        if busy is not None and pending:
+            self.unstored = not_stored(len(pending), busy)
 
     def __enter__(self) -> "_Ingester":
         self.start()

@@ -150,35 +150,55 @@ class Store:
         return self.path.exists()
 
     # ------------------------------------------------------------------ connections
-    def _connect(self, read_only: bool):
+    def _connect(self, read_only: bool, config: Mapping[str, Any] | None = None):
         import duckdb
 
-        deadline = time.monotonic() + LOCK_RETRY_SECONDS
+        start = time.monotonic()
+        deadline = start + LOCK_RETRY_SECONDS
         delay = 0.02
+        told = False
         while True:
             try:
-                return duckdb.connect(str(self.path), read_only=read_only)
+                return duckdb.connect(str(self.path), read_only=read_only, config=dict(config or {}))
             except duckdb.IOException as exc:
                 if _is_lock_error(exc) and time.monotonic() < deadline:
+                    if not told and time.monotonic() - start > 3:  # say why nothing seems to happen
+                        from registry.storebusy import holder_of
+
+                        told = True
+                        warnings.warn(f"{self.path} is held by {holder_of(str(exc))}; retrying for up to "
+                                      f"{LOCK_RETRY_SECONDS:g} s", stacklevel=2)
                     time.sleep(delay)
                     delay = min(delay * 1.5, 0.25)
                     continue
+                if _is_lock_error(exc):  # one line naming the holder, not a lock traceback
+                    from registry.storebusy import StoreBusy, holder_of
+
+                    raise StoreBusy(self.path, holder_of(str(exc)), read_only) from None
                 if "not a valid DuckDB database" in str(exc) or "database file" in str(exc).lower():
                     raise _not_duckdb(self.path, exc) from None
                 raise
+            except duckdb.ConnectionException as exc:  # this process holds it open with other settings
+                raise UserError(f"{self.path} is already open in this process with other settings "
+                                f"(a duckdb connection of your own?); close it first "
+                                f"({str(exc).splitlines()[0]})") from None
             except duckdb.Error as exc:
                 raise _not_duckdb(self.path, exc) from None
 
     @contextlib.contextmanager
-    def reader(self) -> Iterator[Any]:
-        """A read-only DuckDB connection (an empty in-memory schema when no store exists yet)."""
+    def reader(self, locked: bool = False) -> Iterator[Any]:
+        """A read-only DuckDB connection (an empty in-memory schema when no store exists yet);
+        `locked`: also no file/network access, no extension loading, settings frozen (user SQL)."""
         import duckdb
 
+        from registry.sqlguard import LOCKED
+
+        config = LOCKED if locked else {}
         if not self.path.exists():
-            con = duckdb.connect(":memory:")
+            con = duckdb.connect(":memory:", config=dict(config))
             _create_schema(con)
         else:
-            con = self._connect(read_only=True)
+            con = self._connect(read_only=True, config=config)
         try:
             yield con
         finally:
@@ -238,17 +258,21 @@ class Store:
                              connect_args={"read_only": read_only})
 
     # ------------------------------------------------------------------ reads
-    def frame(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> "pd.DataFrame":
-        """Run a read-only query and return a pandas DataFrame."""
+    def frame(self, sql: Any, params: Sequence[Any] | Mapping[str, Any] | None = None, *,
+              locked: bool = False) -> "pd.DataFrame":
+        """Run a read-only query (text or a parsed duckdb.Statement) and return a pandas DataFrame;
+        `locked` runs it on a locked-down connection (user SQL: registry.sqlguard)."""
         import duckdb
 
-        with self.reader() as con, warnings.catch_warnings():
+        from registry.sqlguard import refusal
+
+        with self.reader(locked=locked) as con, warnings.catch_warnings():
             # duckdb 1.5's own DataFrame conversion uses drop(inplace=True), deprecated in pandas 3
             warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame.drop")
             try:
                 return con.execute(sql, params).df() if params is not None else con.execute(sql).df()
             except duckdb.Error as exc:
-                raise UserError(f"query failed: {str(exc).splitlines()[0]}") from None
+                raise refusal(exc) from None
 
     def statuses(self, keys: Sequence[str]) -> dict[str, str]:
         """{key: status} for those of `keys` present in the store (a semi-join on a registered frame)."""

@@ -79,8 +79,8 @@ class FakeDomain:
         train = spec["train"]
         key = stage["key"]
         _log(f"start {key}")
-        if train.get("fail"):
-            raise RuntimeError("told to fail")
+        if train.get("fail"):  # a string is the failure's reason
+            raise RuntimeError(train["fail"] if isinstance(train["fail"], str) else "told to fail")
         if train.get("crash"):  # the whole worker process dies, as on a segfault or the OOM killer
             os._exit(9)
         (Path(rundir) / "env.json").write_text(json.dumps(

@@ -79,6 +79,7 @@ def resolve(dataset: str, overrides: Mapping[str, Any] | None = None) -> TrainCo
     unknown = sorted(set(overrides) - set(field_names()))
     if unknown:
         raise UserError(f"unknown training option {unknown[0]!r}; known: {', '.join(field_names())}")
+    _check_types(overrides)
     base = defaults_for(dataset)
     if "epochs" in overrides and "milestones" not in overrides:
         base = base.scaled_to(int(overrides["epochs"]))
@@ -88,3 +89,43 @@ def resolve(dataset: str, overrides: Mapping[str, Any] | None = None) -> TrainCo
         if name in overrides:
             overrides[name] = float(overrides[name])
     return replace(base, **overrides).validate()
+
+
+def _check_types(overrides: Mapping[str, Any]) -> None:
+    """A study's `train={...}` values must have their field's type: `{"epochs": "three"}` is one
+    clear line, not a ValueError from deep inside planning. Only refuses; converts nothing, so the
+    keys of studies that ran before are unchanged."""
+    import typing
+
+    hints = typing.get_type_hints(TrainConfig)
+    for name, value in overrides.items():
+        hint = hints[name]
+        if hint is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+            want = "a whole number"
+        elif hint is float:
+            ok = _is_number(value)
+            want = "a number"
+        elif hint is bool:
+            ok = isinstance(value, bool)
+            want = "True or False"
+        elif typing.get_origin(hint) is tuple:
+            ok = isinstance(value, (list, tuple)) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+            want = "a list of whole-number epochs"
+        else:
+            ok = isinstance(value, str)
+            want = "text"
+        if not ok:
+            raise UserError(f"training option {name} must be {want}, got {value!r}")
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True

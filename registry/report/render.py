@@ -264,14 +264,14 @@ def rich_tables(table: Table, markup: bool = True, width: int | None = None) -> 
         notes = "\n".join(table.footnotes) if k == len(chunks) - 1 else ""
         rich = RichTable(title=escape(table.title + part) if k == 0 or part else None, caption=escape(notes),
                          caption_justify="left", show_lines=False)
-        rich.add_column(table.row_title or "", overflow="fold", max_width=label_width if width else None)
+        rich.add_column(escape(table.row_title or ""), overflow="fold", max_width=label_width if width else None)
         for j in cols:
             rich.add_column(escape(labels[j]), justify="right", no_wrap=True, min_width=needed[j])
         for i, section in enumerate(table.sections):
             if i:
                 rich.add_section()
             if section.heading:
-                rich.add_row(f"[italic]{escape(section.heading)}[/italic]" if markup else section.heading)
+                rich.add_row(f"[italic]{escape(section.heading)}[/italic]" if markup else escape(section.heading))
             for row in section.rows:
                 rich.add_row(escape(row.label), *(_plain(row.cells[j], table.compare, markup) for j in cols))
         out.append(rich)

@@ -70,6 +70,7 @@ def models(name: str | None, dataset: str, show_layers: bool, options: tuple[str
 
 def _print_models(rows: list[dict], info, show_layers: bool) -> None:
     from rich.console import Console
+    from rich.markup import escape  # option values, reasons and paths are data, not markup
     from rich.table import Table
 
     console = Console()
@@ -80,12 +81,12 @@ def _print_models(rows: list[dict], info, show_layers: bool) -> None:
     table.add_column("layers", justify="right")
     table.add_column("options")
     for row in rows:
-        opts = ", ".join(f"{k}={v}" for k, v in row["options"].items()) or "-"
+        opts = escape(", ".join(f"{k}={v}" for k, v in row["options"].items()) or "-")
         if row["compatible"]:
             table.add_row(row["model"], row["family"], f"{row['prunable']:,}", str(row["num_layers"]), opts)
         else:
             table.add_row(row["model"], row["family"], "[dim]n/a[/dim]", "-",
-                          f"[dim]{row['reason'].split('; ')[0]}[/dim]")
+                          f"[dim]{escape(row['reason'].split('; ')[0])}[/dim]")
     console.print(table)
     if not show_layers:
         return
@@ -129,9 +130,10 @@ def datasets(root: str | None, as_json: bool) -> None:
         click.echo(json.dumps({"root": str(base), "datasets": rows}, indent=2))
         return
     from rich.console import Console
+    from rich.markup import escape  # paths are data, not markup
     from rich.table import Table
 
-    table = Table(title=f"Datasets (root {base})")
+    table = Table(title=f"Datasets (root {escape(str(base))})")
     for column, justify in (("dataset", "left"), ("shape", "left"), ("classes", "right"),
                             ("present", "left"), ("files", "left")):
         table.add_column(column, justify=justify, overflow="fold")
@@ -142,5 +144,5 @@ def datasets(root: str | None, as_json: bool) -> None:
             status, where = "[green]yes[/green]", row["found_at"] or row["expected"]
         else:
             status, where = "[red]no[/red]", f"expected {row['expected']}"
-        table.add_row(row["dataset"], "x".join(map(str, row["shape"])), str(row["classes"]), status, where)
+        table.add_row(row["dataset"], "x".join(map(str, row["shape"])), str(row["classes"]), status, escape(where))
     Console().print(table)

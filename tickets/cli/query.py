@@ -24,15 +24,18 @@ def _emit(frame, fmt: str, title: str | None = None) -> None:
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title)
+    # Every name and value goes in as Text: data is printed as data, never read as Rich markup
+    # ('[x] list' stays '[x] list'; 'a[/]b' is no MarkupError).
+    table = Table(title=Text(title) if title else None)
     for column in frame.columns:
         # keys must stay copyable into `runs show`; long free text (specs, tracebacks) is cut short
         long_text = str(column) in ("spec", "deps", "traceback", "extra", "rundir")
-        table.add_column(str(column), no_wrap=str(column) in ("key", "method", "dataset", "model", "check"),
+        table.add_column(Text(str(column)), no_wrap=str(column) in ("key", "method", "dataset", "model", "check"),
                          overflow="ellipsis" if long_text else "fold", max_width=40 if long_text else None)
     for row in frame.head(TABLE_ROWS).itertuples(index=False):
-        table.add_row(*("" if _missing(v) else _fmt(v) for v in row))
+        table.add_row(*(Text("" if _missing(v) else _fmt(v)) for v in row))
     Console(width=max(120, Console().width)).print(table)
     shown = f" (showing the first {TABLE_ROWS}; --format csv or json gives all)" if len(frame) > TABLE_ROWS else ""
     click.echo(f"{len(frame)} row{'s' if len(frame) != 1 else ''}{shown}")

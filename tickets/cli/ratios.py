@@ -97,4 +97,4 @@ def ratios(model: str, dataset: str, rule: str, sparsity: float, options: tuple[
     console.print(f"kept {plan.kept:,} of {plan.total:,} prunable weights; "
                   f"achieved sparsity {plan.achieved_sparsity:.6f} (target {plan.target_sparsity})")
     if plot:
-        console.print(f"plot written to {plot}")
+        console.print(f"plot written to {plot}", markup=False, highlight=False)

@@ -42,7 +42,6 @@ def _list_reports() -> str:
     return "reports:\n" + "\n".join(lines)
 
 
-SUFFIX_FORMATS = {".tex": "latex", ".md": "markdown", ".html": "html", ".htm": "html", ".csv": "csv", ".txt": "text"}
 LATEX_FONTS = ("normalsize", "small", "footnotesize", "scriptsize", "tiny")  # registry.report.render's
 
 
@@ -53,7 +52,7 @@ LATEX_FONTS = ("normalsize", "small", "footnotesize", "scriptsize", "tiny")  # r
                    "figure and an index.html linking them.")
 @click.option("--format", "fmt", default=None,
               help="text (default on a terminal), latex, markdown, html or csv; with -o, taken from the "
-                   "file's suffix (.tex .md .html .csv) unless given.")
+                   "file's suffix (.tex .md .html .csv .txt) unless given; other suffixes are refused.")
 @click.option("-o", "--output", type=click.Path(), help="Write to this file (a folder with --all) instead of stdout.")
 @click.option("--metric", default=None, help="test_acc (final epoch, default) or best_test_acc.")
 @click.option("--interval", default=None, help="Bolding interval: std (the paper's), sem or t95.")
@@ -79,9 +78,17 @@ def report(ctx, name, all_, fmt, output, metric, interval, compare, strict, font
         return
     if name is not None and all_:
         raise UserError("give a report NAME or --all, not both")
+    if output and not all_:  # the file name says what it holds: a .pdf or .docx of plain text would be a lie
+        by_suffix = {FORMATS.meta(n)["suffix"]: n for n in FORMATS.names() if "suffix" in FORMATS.meta(n)}
+        by_suffix[".htm"] = "html"
+        suffix = Path(output).suffix.lower()
+        if suffix not in by_suffix:
+            raise UserError(f"cannot write a report to {output}: {f'{suffix!r} is not a report format' if suffix else 'no suffix'}; "
+                            f"use a file name ending in {', '.join(sorted(by_suffix))}"
+                            f"{' (figures: tickets figure)' if suffix in ('.pdf', '.png', '.svg') else ''}")
+        fmt = fmt or by_suffix[suffix]
     if fmt is None:
-        suffix = Path(output).suffix.lower() if output and not all_ else ""
-        fmt = SUFFIX_FORMATS.get(suffix, "text")
+        fmt = "text"
     if fmt not in FORMATS:
         raise UserError(f"unknown format {fmt!r}; known: {', '.join(FORMATS.names())}")
     if metric is not None and metric not in METRICS:

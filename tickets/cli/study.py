@@ -27,7 +27,9 @@ def _plan_table(plan, title: str):
     from rich.table import Table
 
     stages, cells = plan.counts(), plan.cell_counts()
-    table = Table(title=title)
+    from rich.text import Text
+
+    table = Table(title=Text(title))  # a study's name is data, not markup
     for column in ("", "total", "done", "running", "missing", "failed"):
         table.add_column(column, justify="right" if column else "left")
     table.add_row("cells", str(len(plan.cells)), *(str(cells[s]) for s in ("done", "running", "missing", "failed")))
@@ -39,6 +41,8 @@ def _plan_table(plan, title: str):
 def _print_plan(plan, title: str) -> None:
     from rich.console import Console
 
+    from registry.say import say
+
     console = Console()
     console.print(_plan_table(plan, title))
     kinds: dict[str, int] = {}
@@ -49,11 +53,12 @@ def _print_plan(plan, title: str) -> None:
                   f"without sharing")
     if plan.ingested:
         console.print(f"ingested {plan.ingested} finished runs")
-    for problem in plan.problems:
-        console.print(f"[red]not ingested[/] {problem}")
+    for problem in plan.problems:  # problems, reasons and keys are data: printed as written
+        say(console, ("not ingested", "red"), f" {problem}")
+    if plan.busy:
+        say(console, (plan.busy, "yellow"))
     for key, how in plan.ended.items():  # submitted, gone, no result: the next run submits it again
-        console.print(f"[yellow]job ended without a result[/] {key}: {how}; `study run` submits it again",
-                      markup=True, highlight=False)
+        say(console, ("job ended without a result", "yellow"), f" {key}: {how}; `study run` submits it again")
 
 
 def _failures(plan) -> None:
@@ -107,9 +112,12 @@ def run(ctx: click.Context, file: str, workers: int, gpus: str | None, retry_fai
     from registry.scheduler import run_study
     from tickets.study import load_study
 
+    from tickets.cli.interrupt import resumable
+
     s = load_study(file)
-    outcome = run_study(s, _home(ctx), workers=workers, gpus=_gpus(gpus), retry_failed=retry_failed,
-                        executor=executor, executor_options=pairs(exec_opts, "--exec-opt"))
+    with resumable():
+        outcome = run_study(s, _home(ctx), workers=workers, gpus=_gpus(gpus), retry_failed=retry_failed,
+                            executor=executor, executor_options=pairs(exec_opts, "--exec-opt"))
     ctx.exit(outcome.exit_code)
 
 
@@ -189,8 +197,11 @@ def run_one(ctx: click.Context, dataset: str, model: str, method: str, sparsity:
 
     cell = {"dataset": dataset, "model": model, "method": method, "check": check, "sparsity": sparsity,
             "seed": seed, "method_options": pairs(opt, "--opt"), "train": train_overrides(pairs(settings, "--set"))}
+    from tickets.cli.interrupt import resumable
+
     s = one_cell_study(cell, domain=DEFAULT_DOMAIN)
-    outcome = run_study(s, _home(ctx), workers=workers, gpus=_gpus(gpus), retry_failed=retry_failed)
+    with resumable():
+        outcome = run_study(s, _home(ctx), workers=workers, gpus=_gpus(gpus), retry_failed=retry_failed)
     if not outcome.exit_code:
         from registry.plan import expand
 

@@ -88,13 +88,16 @@ def train(dataset, model, method, sparsity, check, method_opts, model_opts, seed
     from tickets.data import load_dataset
 
     data = load_dataset(dataset, root=data_root)  # missing files fail here, before any folder exists
+    from tickets.cli.interrupt import resumable
+
     dirs: dict[str, Path] = {}
     result: dict[str, Any] = {}
-    for stage in stages:
-        rundir = out_dir / f"{stage.kind}-{stage.key}"
-        dep_dirs = {role: dirs[key] for role, key in stage.deps.items()}
-        result = _run_stage(DOMAIN, stage, rundir, dep_dirs, data=data, device=device)
-        dirs[stage.key] = rundir
+    with resumable():
+        for stage in stages:
+            rundir = out_dir / f"{stage.kind}-{stage.key}"
+            dep_dirs = {role: dirs[key] for role, key in stage.deps.items()}
+            result = _run_stage(DOMAIN, stage, rundir, dep_dirs, data=data, device=device)
+            dirs[stage.key] = rundir
     last = stages[-1]
     click.echo(summary(last, result, dirs[last.key], cwd=Path.cwd()))
 
@@ -137,12 +140,13 @@ class _ProgressDisplay:
 
     def __enter__(self):
         from rich.console import Console
+        from rich.markup import escape
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TimeElapsedColumn(), console=Console(stderr=True), transient=True)
         self.progress.__enter__()
-        self.epochs = self.progress.add_task(f"{self.title}: epochs", total=None)
+        self.epochs = self.progress.add_task(escape(f"{self.title}: epochs"), total=None)
         self.steps = self.progress.add_task("steps", total=None)
         return self
 
@@ -150,17 +154,19 @@ class _ProgressDisplay:
         return self.progress.__exit__(*exc)
 
     def report(self, event: dict[str, Any]) -> None:
+        from rich.markup import escape  # descriptions are markup; '[pretrain]' is data
+
         kind = event.get("event")
         if kind == "phase":
-            self.progress.update(self.epochs, description=f"{self.title} [{event['phase']}]: epochs",
+            self.progress.update(self.epochs, description=escape(f"{self.title} [{event['phase']}]: epochs"),
                                  total=event.get("epochs") or None, completed=0)
         elif kind == "step":
             self.progress.update(self.epochs, completed=max(0, int(event["epoch"]) - 1))
             self.progress.update(self.steps, total=event["steps"], completed=event["step"])
         elif kind == "epoch":
             self.progress.update(self.epochs, completed=event["epoch"],
-                                 description=f"{self.title} [{event['phase']}] test acc "
-                                             f"{event['test_acc']:.2f}%: epochs")
+                                 description=escape(f"{self.title} [{event['phase']}] test acc "
+                                                    f"{event['test_acc']:.2f}%: epochs"))
 
 
 def summary(stage, result: dict[str, Any], rundir: Path, cwd: Path | None = None) -> str:
