@@ -35,6 +35,7 @@ class Plan:
     problems: list[str] = field(default_factory=list)  # runs that could not be ingested
     _first_cell: dict[str, dict[str, Any]] | None = field(default=None, repr=False)
     ended: dict[str, str] = field(default_factory=dict)  # key -> how its submitted job ended (it runs again)
+    plugins: tuple[str, ...] = ()  # imported here and recorded in every stage.json for the workers
 
     @property
     def unshared_runs(self) -> int:
@@ -81,8 +82,19 @@ def domain_path_for(study: Study) -> str:
     return os.environ.get("TICKETS_DOMAIN") or study.domain
 
 
+def plugins_for(study: Study) -> tuple[str, ...]:
+    """The study's plugins plus those of env TICKETS_PLUGINS (or `tickets --plugin`)."""
+    from registry import plugins
+
+    return plugins.merge(plugins.resolve(getattr(study, "plugins", ()) or ()), plugins.from_env())
+
+
 def expand(study: Study, domain: Domain | None = None, domain_path: str | None = None):
     """(cells, stages by key in dependency order, per-cell keys)."""
+    from registry.naming import UnknownName
+    from registry.plugins import import_plugins
+
+    import_plugins(plugins_for(study))  # before the domain: its registries must see the plugins' names
     domain = domain or load_domain(domain_path or domain_path_for(study))
     cells = study.cells()
     stages: dict[str, Stage] = {}
@@ -90,6 +102,9 @@ def expand(study: Study, domain: Domain | None = None, domain_path: str | None =
     for cell in cells:
         try:
             cell_stages = domain.expand(cell)
+        except UnknownName as exc:
+            raise UserError(f"cell {describe_cell(cell)}: {exc} (a name defined in your own module? name the "
+                            f"module in Study(..., plugins=[...]) or with --plugin)") from None
         except UserError as exc:
             raise UserError(f"cell {describe_cell(cell)}: {exc}") from None
         keys = []
@@ -216,7 +231,7 @@ def make_plan(study: Study, store: Store, *, domain: Domain | None = None, inges
             for dep in stage.deps.values():
                 if status.get(dep) == "done" and not (store.rundir(dep) / "result.json").exists():
                     status[dep] = "missing"
-    plan = Plan(study, domain_path, cells, stages, cell_keys, status, reasons)
+    plan = Plan(study, domain_path, cells, stages, cell_keys, status, reasons, plugins=plugins_for(study))
     plan.ended = ended_submissions([store.rundir(k) for k in stages if status[k] == "missing"
                                     and k in existing and (store.rundir(k) / "submitted.json").exists()])
     if ingest and to_ingest:

@@ -44,6 +44,7 @@ def write_stage(store: Store, stage_key: str, plan: Plan) -> Path:
         "columns": dict(stage.columns), "deps": dict(stage.deps),
         "dep_dirs": {role: str(store.rundir(k)) for role, k in stage.deps.items()},
         "domain": plan.domain_path,
+        **({"plugins": list(plan.plugins)} if plan.plugins else {}),
     })
     return rundir
 

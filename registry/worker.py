@@ -96,7 +96,9 @@ def run_stage(rundir: Path) -> int:
         write_json(rundir / "meta.json", meta)
         try:
             from registry.domain import load_domain
+            from registry.plugins import import_plugins
 
+            import_plugins(stage.get("plugins") or ())  # the study's own models, methods...: before the domain
             domain = load_domain(stage["domain"])
             meta["code_version"] = _code_version(domain)
 

@@ -53,14 +53,22 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--home", type=click.Path(file_okay=False), envvar="TICKETS_HOME", default=".tickets",
               show_default=True, help="Where the store and run directories live (env TICKETS_HOME).")
+@click.option("--plugin", "plugins", multiple=True, metavar="MODULE|FILE.py",
+              help="Import a module of your own models, datasets, methods or checks here and in every "
+                   "worker (repeatable; env TICKETS_PLUGINS, comma-separated).")
 @click.version_option(package_name="tickets")
 @click.pass_context
-def cli(ctx: click.Context, home: str) -> None:
+def cli(ctx: click.Context, home: str, plugins: tuple[str, ...]) -> None:
     """Declarative experiments for neural-network pruning research.
 
     Declare a study, run only what is missing, render the paper's tables, query every run with SQL.
     """
     ctx.obj = {"home": os.path.abspath(home)}
+    if plugins:  # through the environment, so the plan and every worker it starts import them
+        from registry import plugins as plugin_names
+
+        os.environ[plugin_names.ENV] = ",".join(plugin_names.merge(plugin_names.from_env(),
+                                                                   plugin_names.resolve(plugins)))
 
 
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:
