@@ -241,4 +241,8 @@ def make_plan(study: Study, store: Store, *, domain: Domain | None = None, inges
                 if str(rundir) in problem and status.get(rundir.name) == "done":
                     status[rundir.name] = "failed"
                     reasons[rundir.name] = problem
+    if ingest:  # remember which study asked for each run (not part of any key)
+        from registry.membership import record
+
+        record(store, study.name, list(stages), store.studies_of(list(stages)))
     return plan

@@ -66,6 +66,7 @@ class Run(SQLModel, table=True):
     code_version: Optional[str] = None
     error: Optional[str] = _text()
     traceback: Optional[str] = _text()
+    studies: Optional[str] = _text()  # the studies that asked for this run, comma-joined (registry.membership)
 
 
 class Epoch(SQLModel, table=True):
@@ -114,7 +115,7 @@ RUN_RESULTS_VIEW = """
 CREATE OR REPLACE VIEW run_results AS
 SELECT r.key, r.kind, r.status, r.source, r.dataset, r.model, r.method, r."check", r.sparsity,
        r.seed, coalesce(r.variant, '') AS variant, s.test_acc, s.best_test_acc, s.achieved_sparsity,
-       s.collapsed, r.spec
+       s.collapsed, r.spec, coalesce(r.studies, '') AS studies
 FROM runs r LEFT JOIN results s ON s.key = r.key
 """
 
@@ -252,6 +253,17 @@ class Store:
         with self.reader() as con:
             con.register("candidates", pd.DataFrame({"key": list(keys)}))
             rows = con.execute("SELECT r.key, r.status FROM runs r JOIN candidates c ON c.key = r.key").fetchall()
+        return dict(rows)
+
+    def studies_of(self, keys: Sequence[str]) -> dict[str, str | None]:
+        """{key: studies column} for those of `keys` present in the store."""
+        import pandas as pd
+
+        if not keys or not self.path.exists():
+            return {}
+        with self.reader() as con:
+            con.register("candidates", pd.DataFrame({"key": list(keys)}))
+            rows = con.execute("SELECT r.key, r.studies FROM runs r JOIN candidates c ON c.key = r.key").fetchall()
         return dict(rows)
 
     # ------------------------------------------------------------------ writes

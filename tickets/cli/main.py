@@ -80,6 +80,8 @@ def main() -> None:
     import warnings
 
     warnings.formatwarning = _one_line_warning
+    # the Python API's NoStoreWarning: commands say where they looked in their own words
+    warnings.filterwarnings("ignore", message="no store at ")
     try:
         cli(prog_name="tickets")
     except UserError as exc:  # raised outside click's invoke (e.g. during lazy import)

@@ -35,6 +35,16 @@ def _query(home: str):
     return Store(home).frame
 
 
+def _store_here(home: str) -> None:
+    """An empty report from a missing store is a wrong home far more often than no runs: say where."""
+    from registry.store import Store
+
+    store = Store(home)
+    if not store.exists():
+        raise UserError(f"no store at {store.path}: run a study first, or point --home / TICKETS_HOME at the "
+                        f"folder holding store.duckdb (the default is .tickets in the working folder)")
+
+
 def _list_reports() -> str:
     from registry.report.loader import load_all
 
@@ -53,8 +63,10 @@ def _list_reports() -> str:
 @click.option("--compare", default=None, help="'paper': show the paper's value and the difference per cell.")
 @click.option("--strict", is_flag=True, help="Fail (exit 2) when a declared cell has no runs or pools "
                                              "different configurations.")
+@click.option("--study", "study_name", default=None, metavar="NAME",
+              help="Only runs that study NAME asked for (see `tickets runs ls --study`).")
 @click.pass_context
-def report(ctx, name, fmt, output, metric, interval, compare, strict):
+def report(ctx, name, fmt, output, metric, interval, compare, strict, study_name=None):
     """Render report NAME (table1..table4, figure3, quickstart) from the store; no NAME lists them."""
     from registry.report import make_table, missing_message
     from registry.report.aggregate import METRICS
@@ -78,6 +90,11 @@ def report(ctx, name, fmt, output, metric, interval, compare, strict):
         raise UserError(f"unknown comparison {compare!r}; known: paper")
     path = check_writable(output) if output else None
     declared, folder = load_report(reports_dir(), name)
+    if study_name:
+        import dataclasses
+
+        declared = dataclasses.replace(declared, filters={**declared.filters, "study": study_name})
+    _store_here(_home(ctx))
     table = make_table(declared, query=_query(_home(ctx)), metric=metric, interval=interval,
                        compare=compare, folder=folder)
     if table.missing:
