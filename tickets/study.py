@@ -154,11 +154,24 @@ def _user_line(path: Path, exc: BaseException) -> str:
     return f"{path}:{line}: {message}" if line else f"{path}: {message}"
 
 
+def _find_study(path: Path) -> Path:
+    """`path` itself, else a built-in study of that name (`table1_cifar`, `studies/table1_cifar.py`),
+    which a plain `pip install .` ships under <prefix>/share/tickets/studies."""
+    if path.is_file():
+        return path
+    from registry.resources import shared_dir
+
+    builtin = shared_dir("studies")
+    for candidate in (builtin / path.name, builtin / f"{path.name}.py"):
+        if len(path.parts) <= 2 and candidate.is_file() and path.parent.name in ("", "studies"):
+            return candidate
+    names = sorted(p.stem for p in builtin.glob("*.py")) if builtin.is_dir() else []
+    raise UserError(f"study file {path} not found" + (f"; built-in studies: {', '.join(names)}" if names else ""))
+
+
 def load_study(path: str | Path) -> generic.Study:
     """Execute a study file and return its compiled study (the module's `study` or `STUDY`)."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"study file {path} not found")
+    path = _find_study(Path(path))
     shown = Path(str(path))
     source = path.read_text()
     module = types.ModuleType(f"tickets_study_{path.stem}")

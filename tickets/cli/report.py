@@ -1,6 +1,8 @@
 """`tickets report NAME` renders a declared report; `tickets figure ...` draws figures.
 
-Declarations live in the repository's `reports/` folder (env TICKETS_REPORTS points elsewhere).
+Declarations live in the built-in `reports/` folder (the checkout's, or the installed copy under
+`<prefix>/share/tickets/reports`); env TICKETS_REPORTS adds folders of one's own (os.pathsep-separated,
+searched first).
 Heavy imports (pandas, duckdb, jinja2, matplotlib) happen inside the commands."""
 from __future__ import annotations
 
@@ -16,12 +18,20 @@ FORMAT_NAMES = ("text", "latex", "markdown", "html", "csv")
 
 
 def reports_dir() -> Path:
-    env = os.environ.get("TICKETS_REPORTS")
-    if env:
-        return Path(env)
-    import tickets
+    """The built-in reports folder."""
+    from registry.resources import shared_dir
 
-    return Path(tickets.__file__).resolve().parents[1] / "reports"
+    return shared_dir("reports")
+
+
+def report_folders() -> list[Path]:
+    """TICKETS_REPORTS folders (searched first, so one's own report may shadow a built-in), then the
+    built-in folder."""
+    own = [Path(p).expanduser() for p in os.environ.get("TICKETS_REPORTS", "").split(os.pathsep) if p.strip()]
+    for folder in own:
+        if not folder.is_dir():
+            raise UserError(f"TICKETS_REPORTS names {folder}, which is not a folder")
+    return [*own, reports_dir()]
 
 
 def _home(ctx: click.Context) -> str:
@@ -46,9 +56,9 @@ def _store_here(home: str) -> None:
 
 
 def _list_reports() -> str:
-    from registry.report.loader import load_all
+    from registry.report.loader import load_all_in
 
-    lines = [f"  {r.name:<12} {r.title}" for r, _ in load_all(reports_dir())]
+    lines = [f"  {r.name:<12} {r.title}" for r, _ in load_all_in(report_folders())]
     return "reports:\n" + "\n".join(lines)
 
 
@@ -71,7 +81,7 @@ def report(ctx, name, fmt, output, metric, interval, compare, strict, study_name
     from registry.report import make_table, missing_message
     from registry.report.aggregate import METRICS
     from registry.report.intervals import INTERVALS
-    from registry.report.loader import load_report
+    from registry.report.loader import find_report
     from registry.report.render import FORMATS, render, rich_table
 
     if name is None:
@@ -89,7 +99,7 @@ def report(ctx, name, fmt, output, metric, interval, compare, strict, study_name
     if compare is not None and compare != "paper":
         raise UserError(f"unknown comparison {compare!r}; known: paper")
     path = check_writable(output) if output else None
-    declared, folder = load_report(reports_dir(), name)
+    declared, folder = find_report(report_folders(), name)
     if study_name:
         import dataclasses
 
@@ -132,9 +142,9 @@ def report(ctx, name, fmt, output, metric, interval, compare, strict, study_name
 # ---------------------------------------------------------------- figures
 
 def _figure_reports() -> list[str]:
-    from registry.report.loader import load_all
+    from registry.report.loader import load_all_in
 
-    return [r.name for r, _ in load_all(reports_dir()) if r.figure is not None]
+    return [r.name for r, _ in load_all_in(report_folders()) if r.figure is not None]
 
 
 class FigureGroup(click.Group):
@@ -166,11 +176,11 @@ def _report_figure_command(name: str) -> click.Command:
     def draw(ctx, output, metric):
         from registry.report.aggregate import stats_from_query
         from registry.report.figures import check_output, plot_report
-        from registry.report.loader import load_report
+        from registry.report.loader import find_report
 
         check_output(output)
         check_writable(output)
-        declared, _ = load_report(reports_dir(), name)
+        declared, _ = find_report(report_folders(), name)
         stats = stats_from_query(declared, _query(_home(ctx)), metric)
         click.echo(f"wrote {plot_report(declared, stats, output)}", err=True)
 
