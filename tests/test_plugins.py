@@ -120,3 +120,23 @@ def test_a_plugin_model_of_its_own_family_works_with_every_ratio_rule():
         assert abs(sum(counts.values()) - 0.2 * 266200) < 0.01 * 266200, rule
         worked += 1
     assert worked >= len(RATIOS.names()) - 1
+
+
+@pytest.mark.slow
+def test_the_slurm_stage_job_imports_the_plugins_recorded_in_stage_json(tmp_path):
+    """What a SLURM array task runs on its node (StageJob -> `python -m registry.worker RUNDIR`): it
+    knows nothing but the run directory, so the plugins must come from stage.json."""
+    from registry.executors.slurm import make_stage_job
+    from registry.plan import make_plan
+    from registry.scheduler import write_stage
+    from tickets.study import load_study
+
+    name, study_file = _write(tmp_path, method="dense", sparsity=0)
+    store = Store(tmp_path / "home")
+    plan = make_plan(load_study(study_file), store)
+    (key,) = plan.stages
+    rundir = write_stage(store, key, plan)
+    assert make_stage_job()(str(rundir)) == 0, (rundir / "worker.log").read_text()
+    result = read_json(rundir / "result.json")
+    assert 0 <= result["test_acc"] <= 100
+    assert read_json(rundir / "meta.json")["code_version"].startswith("tickets ")
