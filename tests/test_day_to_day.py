@@ -73,18 +73,21 @@ def test_runs_record_every_study_that_asked_for_them(env):
     rows = Store(home).frame("SELECT method, studies FROM run_results ORDER BY method, sparsity")
     assert list(rows["studies"]) == ["alpha,beta", "beta", "beta"]
 
-
-def test_report_selects_by_study(env, monkeypatch):
+    # a report narrowed to one study (`tickets report NAME --study alpha`)
     from registry.report import make_table
     from registry.report.spec import Axis, AutoRows, Report
 
-    home = env / "home"
-    assert _invoke(home, "study", "run", str(_study(env, "alpha", ["rand"], [0.5])))[0] == 0
-    assert _invoke(home, "study", "run", str(_study(env, "beta", ["rand"], [0.9])))[0] == 0
-    report = Report(name="r", title="r", columns=(Axis("sparsity"),), auto_rows=AutoRows(reference=()),
-                    filters={"study": "beta"}, seeds=1)
-    table = make_table(report, query=Store(home).frame)
-    assert [c for c in table.columns] and len(table.columns) == 1  # only beta's sparsity
+    report = Report(name="r", title="r", columns=(Axis("sparsity"),), auto_rows=AutoRows(reference=()), seeds=1,
+                    reference_axis="seed")
+    assert len(make_table(report, query=Store(home).frame).columns) == 3
+    narrowed = Report(**{**report.__dict__, "filters": {"study": "alpha"}})
+    assert len(make_table(narrowed, query=Store(home).frame).columns) == 1  # alpha asked for the dense run only
+
+    # which code made each run: package version, git commit of a checkout, torch version
+    from importlib.metadata import version
+
+    stored = Store(home).frame("SELECT DISTINCT code_version FROM runs")["code_version"]
+    assert len(stored) == 1 and stored[0].startswith("fake_domain fake-1") and f"torch {version('torch')}" in stored[0]
 
 
 def test_runs_ls_status_running_reads_live_leases(env):
@@ -127,7 +130,7 @@ def test_an_empty_result_names_the_home_and_the_api_warns(tmp_path, monkeypatch)
             api.sql("SELECT 1", home=home)
 
 
-def test_code_version_names_the_commit_and_torch(tmp_path, env):
+def test_code_version_names_the_commit_and_torch(tmp_path):
     from importlib.metadata import version
 
     from registry.provenance import code_version, git_commit
@@ -142,11 +145,6 @@ def test_code_version_names_the_commit_and_torch(tmp_path, env):
     text = code_version("mypkg", str(repo / "pkg" / "mod.py"), "1.2")
     assert text == f"mypkg 1.2 git 0123456789ab torch {version('torch')}"
     assert git_commit(str(tmp_path / "elsewhere")) is None or (tmp_path / ".git").exists()
-    # and a real run records it
-    home = env / "home"
-    assert _invoke(home, "study", "run", str(_study(env, "alpha", ["dense"], [0])))[0] == 0
-    stored = Store(home).frame("SELECT code_version FROM runs")["code_version"][0]
-    assert stored.startswith("fake_domain fake-1") and f"torch {version('torch')}" in stored
 
 
 def test_numeric_spec_filters_match_numbers():

@@ -140,3 +140,11 @@ def test_the_slurm_stage_job_imports_the_plugins_recorded_in_stage_json(tmp_path
     result = read_json(rundir / "result.json")
     assert 0 <= result["test_acc"] <= 100
     assert read_json(rundir / "meta.json")["code_version"].startswith("tickets ")
+
+
+def test_tickets_models_lists_a_plugin_model(tmp_path, monkeypatch):
+    name = f"mlp_{uuid.uuid4().hex[:8]}"
+    (tmp_path / "listed.py").write_text(PLUGIN.format(name=name))
+    monkeypatch.setenv("TICKETS_PLUGINS", str(tmp_path / "listed.py"))
+    out = CliRunner().invoke(cli, ["models", "--dataset", "synthetic"])
+    assert out.exit_code == 0 and name in out.output and "tinymlp" in out.output, out.output

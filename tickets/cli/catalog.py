@@ -1,5 +1,6 @@
 """`tickets methods`, `tickets checks`, `tickets rules`: what exists, with each option and default,
-read from the registries' metadata (so a plugin's methods, checks and rules are listed too)."""
+read from the registries' metadata (so a plugin's methods, checks and rules are listed too: the
+main group imports `--plugin` / TICKETS_PLUGINS modules before any command)."""
 from __future__ import annotations
 
 import dataclasses
@@ -9,12 +10,6 @@ from typing import Any
 import click
 
 FORMATS = click.Choice(["table", "json"])
-
-
-def _plugins() -> None:
-    from registry.plugins import from_env, import_plugins
-
-    import_plugins(from_env())  # `tickets --plugin X methods` lists X's methods as well
 
 
 def _default(field: dataclasses.Field) -> Any:
@@ -89,7 +84,6 @@ def _emit(rows: list[dict[str, Any]], fmt: str, title: str, columns: list[str]) 
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 def methods(fmt: str) -> None:
     """Pruning methods with every option and its default (set them as Grid method_options or --opt)."""
-    _plugins()
     _emit(method_rows(), fmt, "methods", ["method", "options", "needs_pretrain", "uses_data", "summary"])
 
 
@@ -97,7 +91,6 @@ def methods(fmt: str) -> None:
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 def checks(fmt: str) -> None:
     """Sanity checks: what each changes ('data': the pruning step's data; 'mask': before retraining)."""
-    _plugins()
     _emit(check_rows(), fmt, "checks", ["check", "applies_to", "description"])
 
 
@@ -105,5 +98,4 @@ def checks(fmt: str) -> None:
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 def rules(fmt: str) -> None:
     """Layer-wise ratio rules (a method's `rule` option); see `tickets ratios MODEL --rule R` for numbers."""
-    _plugins()
     _emit(rule_rows(), fmt, "ratio rules", ["rule", "description"])

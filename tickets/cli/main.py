@@ -67,11 +67,14 @@ def cli(ctx: click.Context, home: str, plugins: tuple[str, ...]) -> None:
     Declare a study, run only what is missing, render the paper's tables, query every run with SQL.
     """
     ctx.obj = {"home": os.path.abspath(home)}
-    if plugins:  # through the environment, so the plan and every worker it starts import them
+    if plugins or os.environ.get("TICKETS_PLUGINS"):
         from registry import plugins as plugin_names
 
-        os.environ[plugin_names.ENV] = ",".join(plugin_names.merge(plugin_names.from_env(),
-                                                                   plugin_names.resolve(plugins)))
+        if plugins:  # through the environment, so the plan and every worker it starts import them
+            os.environ[plugin_names.ENV] = ",".join(plugin_names.merge(plugin_names.from_env(),
+                                                                       plugin_names.resolve(plugins)))
+        # and here, so `tickets models`, `train`, `methods`... know the plugins' names too
+        plugin_names.import_plugins(plugin_names.from_env())
 
 
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:
