@@ -58,11 +58,15 @@ def sql_filter(column: str = "studies") -> str:
     return f"list_contains(string_split(coalesce({column}, ''), ','), ?)"
 
 
-def record(store: "Store", study: str, keys: Sequence[str], stored: dict[str, str | None]) -> int:
+def record(store: "Store", study: str, keys: Sequence[str], stored: dict[str, str | None],
+           ingested: Iterable[str] = ()) -> int:
     """Add `study` to every run of `keys` that has a run directory or a store row lacking it.
 
-    `stored` is {key: studies column} for the keys in the store. Only runs missing the name are
-    touched, so a plan of a study already recorded costs one read and no write."""
+    `stored` is {key: studies column} for the keys in the store (read with their statuses before
+    planning ingested anything); `ingested` are keys planning has just ingested from their run
+    directories. Only runs missing the name are touched, so planning a study already recorded
+    writes nothing."""
+    ingested = set(ingested)
     study = check_name(study)
     updates: dict[str, str] = {}
     for key in keys:
@@ -76,8 +80,8 @@ def record(store: "Store", study: str, keys: Sequence[str], stored: dict[str, st
                 add(rundir, study)
                 have = sorted({*have, *read(rundir)})
             updates[key] = joined([*have, study])
-        elif on_disk:
-            add(rundir, study)
+        elif on_disk and add(rundir, study) and key in ingested:  # its new row lacks the name
+            updates[key] = joined(read(rundir))
     if updates:
         import pandas as pd
 

@@ -198,7 +198,7 @@ def make_plan(study: Study, store: Store, *, domain: Domain | None = None, inges
 
     domain_path = domain_path_for(study)
     cells, stages, cell_keys = expand(study, domain, domain_path)
-    stored = store.statuses(list(stages))
+    stored, memberships = store.statuses_and_studies(list(stages))
     existing = set(os.listdir(store.runs_dir)) if store.runs_dir.exists() else set()
     status: dict[str, str] = {}
     reasons: dict[str, str] = {}
@@ -244,5 +244,5 @@ def make_plan(study: Study, store: Store, *, domain: Domain | None = None, inges
     if ingest:  # remember which study asked for each run (not part of any key)
         from registry.membership import record
 
-        record(store, study.name, list(stages), store.studies_of(list(stages)))
+        record(store, study.name, list(stages), memberships, ingested={d.name for d in to_ingest})
     return plan

@@ -255,16 +255,17 @@ class Store:
             rows = con.execute("SELECT r.key, r.status FROM runs r JOIN candidates c ON c.key = r.key").fetchall()
         return dict(rows)
 
-    def studies_of(self, keys: Sequence[str]) -> dict[str, str | None]:
-        """{key: studies column} for those of `keys` present in the store."""
+    def statuses_and_studies(self, keys: Sequence[str]) -> tuple[dict[str, str], dict[str, str | None]]:
+        """({key: status}, {key: studies column}) for those of `keys` present in the store, in the
+        one semi-join planning already pays for."""
         import pandas as pd
 
         if not keys or not self.path.exists():
-            return {}
+            return {}, {}
         with self.reader() as con:
             con.register("candidates", pd.DataFrame({"key": list(keys)}))
-            rows = con.execute("SELECT r.key, r.studies FROM runs r JOIN candidates c ON c.key = r.key").fetchall()
-        return dict(rows)
+            rows = con.execute("SELECT r.key, r.status, r.studies FROM runs r JOIN candidates c ON c.key = r.key").fetchall()
+        return {k: status for k, status, _ in rows}, {k: studies for k, _, studies in rows}
 
     # ------------------------------------------------------------------ writes
     def replace_runs(self, frames: Mapping[str, "pd.DataFrame"]) -> int:
