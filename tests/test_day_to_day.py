@@ -44,7 +44,7 @@ def _invoke(home, *args):
     return out.exit_code, out.output
 
 
-def test_runs_record_every_study_that_asked_for_them(env):
+def test_runs_record_every_study_that_asked_for_them(env, monkeypatch):
     home = env / "home"
     a = _study(env, "alpha", ["dense"], [0])
     b = _study(env, "beta", ["dense", "rand"], [0, 0.5, 0.9])  # shares alpha's dense run
@@ -82,6 +82,24 @@ def test_runs_record_every_study_that_asked_for_them(env):
     assert len(make_table(report, query=Store(home).frame).columns) == 3
     narrowed = Report(**{**report.__dict__, "filters": {"study": "alpha"}})
     assert len(make_table(narrowed, query=Store(home).frame).columns) == 1  # alpha asked for the dense run only
+
+    # the same from the command line, with a report of one's own (TICKETS_REPORTS adds to the built-in folder)
+    own = env / "own_reports"
+    own.mkdir()
+    (own / "mine.py").write_text("from registry.report.spec import Axis, AutoRows, Report\n"
+                                 "REPORT = Report(name='mine', title='mine', columns=(Axis('sparsity'),), "
+                                 "auto_rows=AutoRows(reference=()), seeds=1, reference_axis='seed')\n")
+    monkeypatch.setenv("TICKETS_REPORTS", str(own))
+    def filled(*args):  # (row, sparsity) of the cells holding runs
+        code, out = _invoke(home, "report", "mine", "--format", "csv", *args)
+        assert code == 0, out
+        import csv
+
+        rows = csv.DictReader(line for line in out.splitlines() if line.startswith(("report,", "mine,")))
+        return {(r["row"], float(r["sparsity"])) for r in rows if r["n"] not in ("", "0")}
+
+    assert filled() == {("dense", 0.0), ("rand", 0.5), ("rand", 0.9)}
+    assert filled("--study", "alpha") == {("dense", 0.0)}
 
     # which code made each run: package version, git commit of a checkout, torch version
     from importlib.metadata import version
