@@ -244,5 +244,10 @@ def make_plan(study: Study, store: Store, *, domain: Domain | None = None, inges
     if ingest:  # remember which study asked for each run (not part of any key)
         from registry.membership import record
 
-        record(store, study.name, list(stages), memberships, ingested={d.name for d in to_ingest})
+        try:
+            record(store, study.name, list(stages), memberships, ingested={d.name for d in to_ingest})
+        except OSError as exc:  # e.g. someone else's read-only home: planning still answers
+            import warnings
+
+            warnings.warn(f"could not record study {study.name!r} on its runs in {store.home} ({exc})")
     return plan
