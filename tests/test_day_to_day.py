@@ -139,6 +139,12 @@ def test_an_empty_result_names_the_home_and_the_api_warns(tmp_path, monkeypatch)
     assert code == 0 and f"(no store at {home}/store.duckdb; set --home or TICKETS_HOME" in out
     code, out = _invoke(home, "report", "table1")
     assert code == 2 and f"no store at {home}/store.duckdb" in out
+    other = tmp_path / "other"
+    Store(other).add_new_runs({"runs": __import__("pandas").DataFrame(
+        [{"key": "k1", "kind": "imported", "status": "imported", "dataset": "mnist", "model": "m", "method": "x",
+          "check": "none", "sparsity": 0.5, "seed": 0}])})
+    code, out = _invoke(other, "report", "table1")
+    assert code == 2 and f"no runs in the store {other}/store.duckdb match dataset=" in out
     with pytest.warns(api.NoStoreWarning, match=re.escape(str(home / "store.duckdb"))):
         frame = api.results(home=home)
     assert frame.empty

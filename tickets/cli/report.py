@@ -105,8 +105,13 @@ def report(ctx, name, fmt, output, metric, interval, compare, strict, study_name
 
         declared = dataclasses.replace(declared, filters={**declared.filters, "study": study_name})
     _store_here(_home(ctx))
-    table = make_table(declared, query=_query(_home(ctx)), metric=metric, interval=interval,
-                       compare=compare, folder=folder)
+    try:
+        table = make_table(declared, query=_query(_home(ctx)), metric=metric, interval=interval,
+                           compare=compare, folder=folder)
+    except UserError as exc:  # "no runs in the store": name the store, a wrong home looks the same
+        from registry.store import Store
+
+        raise UserError(str(exc).replace("in the store", f"in the store {Store(_home(ctx)).path}", 1)) from None
     if table.missing:
         message = missing_message(declared, table.missing)
         if strict:
