@@ -125,7 +125,7 @@ def runs_show(ctx: click.Context, key: str) -> None:
     run = parts["run"].iloc[0].to_dict()
     click.echo(f"key          {run['key']}")
     for name in ("kind", "status", "source", "dataset", "model", "method", "check", "sparsity", "seed",
-                 "rundir", "host", "started", "finished", "code_version", "deps"):
+                 "rundir", "host", "started", "finished", "code_version", "studies", "deps"):
         if not _missing(run.get(name)):
             click.echo(f"{name:<13}{run[name]}")
     if not _missing(run.get("spec")):
