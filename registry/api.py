@@ -28,7 +28,7 @@ RESULT_COLUMNS = ("test_acc", "best_test_acc", "train_loss", "test_loss", "achie
                   "collapsed", "seconds")
 # Columns of an export that describe the run's bookkeeping, not its identity.
 BOOKKEEPING = {"key", "kind", "status", "source", "spec", "rundir", "host", "started", "finished",
-               "code_version", "error", "traceback", "deps", "extra"}
+               "code_version", "error", "traceback", "deps", "extra", "studies"}
 
 
 def home_path(home: str | os.PathLike | None = None) -> Path:
@@ -39,11 +39,30 @@ def store(home: str | os.PathLike | None = None) -> Store:
     return Store(home_path(home))
 
 
+class NoStoreWarning(UserWarning):
+    """A read found no store where it looked: most often the wrong working folder or TICKETS_HOME."""
+
+
+def _reading(home: str | os.PathLike | None) -> Store:
+    """The store to read; warns (naming where it looked) when there is none, since the empty frame
+    that follows is more often a wrong home than an empty study. Turn it into an error with
+    `warnings.simplefilter("error", NoStoreWarning)`."""
+    import warnings
+
+    s = store(home)
+    if not s.exists():
+        how = "the home argument" if home else ("TICKETS_HOME" if os.environ.get("TICKETS_HOME")
+                                               else "the default .tickets in the working folder")
+        warnings.warn(NoStoreWarning(f"no store at {s.path} (from {how}); the result is empty. Pass home= "
+                                     f"or set TICKETS_HOME to the folder holding store.duckdb"), stacklevel=3)
+    return s
+
+
 # ---------------------------------------------------------------------------------- reads
 def sql(query: str, params: Any = None, home: str | os.PathLike | None = None) -> "pd.DataFrame":
     """Run one reading statement (SELECT, WITH, DESCRIBE, ...) on a locked read-only connection;
     anything else, several statements, or file/network access is refused with a UserError."""
-    return store(home).frame(reading_statement(query), params, locked=True)
+    return _reading(home).frame(reading_statement(query), params, locked=True)
 
 
 check_read_only = reading_statement  # the older name
@@ -55,6 +74,13 @@ def _where(filters: dict[str, Any]) -> tuple[str, list[Any]]:
         if value is None:
             continue
         column = '"' + str(name).replace('"', '""') + '"'  # a quoted name, never SQL of its own
+        if name == "study":  # runs some study asked for (registry.membership); a list means any of
+            from registry.membership import sql_filter
+
+            names = [value] if isinstance(value, str) else list(value)
+            clauses.append("(" + " OR ".join([sql_filter()] * len(names)) + ")")
+            params.extend(names)
+            continue
         if isinstance(value, (list, tuple, set)):
             values = list(value)
             if not values:
@@ -72,19 +98,43 @@ def _where(filters: dict[str, Any]) -> tuple[str, list[Any]]:
 
 def runs(home: str | os.PathLike | None = None, **filters: Any) -> "pd.DataFrame":
     """Rows of the runs table, filtered by column values (a list means any of)."""
-    unknown = sorted(set(filters) - set(COLUMNS["runs"]))
+    unknown = sorted(set(filters) - set(COLUMNS["runs"]) - {"study"})
     if unknown:
         raise UserError(f"unknown filter {unknown[0]!r}; known: {', '.join(COLUMNS['runs'])}")
     where, params = _where(filters)
-    return store(home).frame(f"SELECT * FROM runs{where} ORDER BY dataset, model, method, \"check\", "
+    return _reading(home).frame(f"SELECT * FROM runs{where} ORDER BY dataset, model, method, \"check\", "
                              f"sparsity, seed, key", params)
 
 
 def results(home: str | os.PathLike | None = None, **filters: Any) -> "pd.DataFrame":
     """Rows of the `run_results` view (one per run, with its final metrics)."""
     where, params = _where(filters)
-    return store(home).frame(f"SELECT * FROM run_results{where} ORDER BY dataset, model, method, "
+    return _reading(home).frame(f"SELECT * FROM run_results{where} ORDER BY dataset, model, method, "
                              f"\"check\", sparsity, seed, key", params)
+
+
+def running(home: str | os.PathLike | None = None, **filters: Any) -> "pd.DataFrame":
+    """Stages running now (live lease), from the run directories: host, phase, epoch, heartbeat age.
+    Filters are axis values (a list means any of) or `study`."""
+    from registry.membership import names_of
+    from registry.running import COLUMNS as RUNNING, running_frame
+
+    unknown = sorted(set(filters) - set(RUNNING) - {"study"})
+    if unknown:
+        raise UserError(f"unknown filter {unknown[0]!r}; known: {', '.join(RUNNING)}, study")
+    frame = running_frame(store(home).runs_dir)
+    for name, value in filters.items():
+        if value is None:
+            continue
+        wanted = list(value) if isinstance(value, (list, tuple, set)) else [value]
+        if name == "study":
+            keep = frame["studies"].map(lambda text: any(w in names_of(text) for w in wanted))
+        elif name == "sparsity":
+            keep = frame["sparsity"].map(lambda v: v is not None and any(abs(float(v) - float(w)) < 1e-9 for w in wanted))
+        else:
+            keep = frame[name].isin(wanted)
+        frame = frame[keep.astype(bool)]
+    return frame.reset_index(drop=True)
 
 
 def resolve_key(prefix: str, home: str | os.PathLike | None = None) -> str:
@@ -247,7 +297,7 @@ def exchange_frames(frame: "pd.DataFrame", path: Path) -> dict[str, "pd.DataFram
                           "source": "imported", "dataset": record["dataset"], "model": record["model"],
                           "method": record["method"], "check": record["check"], "sparsity": sparsity,
                           "seed": int(seed), "variant": record["variant"], "spec": spec_text or json.dumps(identity, sort_keys=True, default=str),
-                          "deps": "{}", "rundir": None})
+                          "deps": "{}", "rundir": None, "studies": record.get("studies") or None})
         result_rows.append({"key": key, **metrics, "collapsed": None if collapsed is None else bool(collapsed)})
     return {"runs": pd.DataFrame(runs_rows, columns=COLUMNS["runs"]),
             "results": pd.DataFrame(result_rows, columns=COLUMNS["results"])}

@@ -8,7 +8,9 @@ needs nothing but the installed package and the run directory.
 Run-directory files (all written to a temporary name, then renamed):
 
 - ``stage.json``    written by the registry before launch: {"key", "kind", "identity", "spec",
-                     "columns", "deps": {role: key}, "dep_dirs": {role: path}, "domain"}
+                     "columns", "deps": {role: key}, "dep_dirs": {role: path}, "domain",
+                     "plugins"?: [module or .py path] imported before the domain (registry.plugins)}
+- ``studies.json``  the studies that asked for this run (registry.membership); not part of the key
 - ``metrics.jsonl`` one JSON object per finished epoch, appended by the domain:
                      {"phase", "epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds"}
 - ``layers.json``   list of {"layer", "shape", "weights", "kept", "keep_ratio"} (pruned runs)

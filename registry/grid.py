@@ -89,6 +89,9 @@ class Study:
     # executor name -> its options (e.g. {"slurm": {"time": "08:00:00", "gpus_per_run": 1}}): what the
     # study needs wherever it runs; options given on the command line win.
     resources: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # modules (or .py files) defining the study's own models, datasets, methods...: imported by the
+    # plan and by every worker (registry.plugins); not part of any key.
+    plugins: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         if not self.grids:

@@ -56,6 +56,12 @@ def _float(value: Any) -> float | None:
         return None
 
 
+def _studies(rundir: Path) -> str | None:
+    from registry.membership import joined, read
+
+    return joined(read(rundir)) or None
+
+
 def finished(rundir: Path) -> bool:
     return (rundir / "result.json").exists() or (rundir / "error.json").exists()
 
@@ -95,6 +101,7 @@ def _read_run(rundir: Path) -> dict[str, list[dict[str, Any]]]:
         "host": meta.get("host"), "started": _time(meta.get("started")),
         "finished": _time(meta.get("finished")), "code_version": meta.get("code_version"),
         "error": None, "traceback": None,
+        "studies": _studies(rundir),
     }
     for axis in AXES:
         run[axis] = columns.get(axis)

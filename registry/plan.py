@@ -38,6 +38,7 @@ class Plan:
     _first_cell: dict[str, dict[str, Any]] | None = field(default=None, repr=False)
     ended: dict[str, str] = field(default_factory=dict)  # key -> how its submitted job ended (it runs again)
     busy: str | None = None  # one line when finished runs could not be stored (another process held the store)
+    plugins: tuple[str, ...] = ()  # imported here and recorded in every stage.json for the workers
 
     @property
     def unshared_runs(self) -> int:
@@ -84,8 +85,19 @@ def domain_path_for(study: Study) -> str:
     return os.environ.get("TICKETS_DOMAIN") or study.domain
 
 
+def plugins_for(study: Study) -> tuple[str, ...]:
+    """The study's plugins plus those of env TICKETS_PLUGINS (or `tickets --plugin`)."""
+    from registry import plugins
+
+    return plugins.merge(plugins.resolve(getattr(study, "plugins", ()) or ()), plugins.from_env())
+
+
 def expand(study: Study, domain: Domain | None = None, domain_path: str | None = None):
     """(cells, stages by key in dependency order, per-cell keys)."""
+    from registry.naming import UnknownName
+    from registry.plugins import import_plugins
+
+    import_plugins(plugins_for(study))  # before the domain: its registries must see the plugins' names
     domain = domain or load_domain(domain_path or domain_path_for(study))
     cells = study.cells()
     stages: dict[str, Stage] = {}
@@ -93,6 +105,9 @@ def expand(study: Study, domain: Domain | None = None, domain_path: str | None =
     for cell in cells:
         try:
             cell_stages = domain.expand(cell)
+        except UnknownName as exc:
+            raise UserError(f"cell {describe_cell(cell)}: {exc} (a name defined in your own module? name the "
+                            f"module in Study(..., plugins=[...]) or with --plugin)") from None
         except UserError as exc:
             raise UserError(f"cell {describe_cell(cell)}: {exc}") from None
         keys = []
@@ -199,12 +214,13 @@ def make_plan(study: Study, store: Store, *, domain: Domain | None = None, inges
     cells, stages, cell_keys = expand(study, domain, domain_path)
     index = store.index(list(stages))
     stored = {k: row[0] for k, row in index.items()}
+    memberships = {k: row[3] for k, row in index.items()}
     existing = set(os.listdir(store.runs_dir)) if store.runs_dir.exists() else set()
     status: dict[str, str] = {}
     reasons: dict[str, str] = {}
     to_ingest: list[Path] = []
     runs_dir = str(store.runs_dir)
-    for key, (state, size, mtime_ns) in index.items():
+    for key, (state, size, mtime_ns, _) in index.items():
         # Imported runs have no run directory. A local run is done while its run directory holds the
         # result.json that was ingested (one stat, no read); a deleted run directory is not done, and
         # a result.json changed since is read again (a corrupt one makes the stage failed).
@@ -238,7 +254,7 @@ def make_plan(study: Study, store: Store, *, domain: Domain | None = None, inges
             for dep in stage.deps.values():
                 if status.get(dep) == "done" and not (store.rundir(dep) / "result.json").exists():
                     status[dep] = "missing"
-    plan = Plan(study, domain_path, cells, stages, cell_keys, status, reasons)
+    plan = Plan(study, domain_path, cells, stages, cell_keys, status, reasons, plugins=plugins_for(study))
     plan.ended = ended_submissions([store.rundir(k) for k in stages if status[k] == "missing"
                                     and k in existing and (store.rundir(k) / "submitted.json").exists()])
     if ingest and to_ingest:
@@ -251,4 +267,13 @@ def make_plan(study: Study, store: Store, *, domain: Domain | None = None, inges
                 if str(rundir) in problem and status.get(rundir.name) == "done":
                     status[rundir.name] = "failed"
                     reasons[rundir.name] = problem
+    if ingest:  # remember which study asked for each run (not part of any key)
+        from registry.membership import record
+
+        try:
+            record(store, study.name, list(stages), memberships, ingested={d.name for d in to_ingest})
+        except (OSError, StoreBusy) as exc:  # e.g. someone else's read-only home: planning still answers
+            import warnings
+
+            warnings.warn(f"could not record study {study.name!r} on its runs in {store.home} ({exc})")
     return plan

@@ -47,7 +47,11 @@ def write_stage(store: Store, stage_key: str, plan: Plan) -> Path:
         "columns": dict(stage.columns), "deps": dict(stage.deps),
         "dep_dirs": {role: str(store.rundir(k)) for role, k in stage.deps.items()},
         "domain": plan.domain_path,
+        **({"plugins": list(plan.plugins)} if plan.plugins else {}),
     })
+    from registry.membership import add
+
+    add(rundir, plan.study.name)  # which study asked for it: read by ingest into the `studies` column
     return rundir
 
 
@@ -130,7 +134,10 @@ def run_study(study: Study, home: str | os.PathLike, *, workers: int | None = No
         prepare()
     ingester = _Ingester(store)
     started: set[str] = set()
-    with ingester, _Progress(console, total, outcome.done) as progress:
+    from registry.progress_log import LineProgress, wants_lines
+
+    progress_kind = LineProgress if wants_lines(console) else _Progress  # a log file gets lines, not a bar
+    with ingester, progress_kind(console, total, outcome.done) as progress:
         def on_event(event: str, job: Job, info: Mapping[str, Any]) -> None:
             if event == "start":
                 started.add(job.key)

@@ -69,6 +69,7 @@ class Run(SQLModel, table=True):
     # result.json as ingested (size, mtime): planning notices a file changed since with one stat
     result_bytes: Optional[int] = Field(default=None, sa_column=Column(BigInteger))
     result_mtime_ns: Optional[int] = Field(default=None, sa_column=Column(BigInteger))
+    studies: Optional[str] = _text()  # the studies that asked for this run, comma-joined (registry.membership)
 
 
 class Epoch(SQLModel, table=True):
@@ -117,7 +118,7 @@ RUN_RESULTS_VIEW = """
 CREATE OR REPLACE VIEW run_results AS
 SELECT r.key, r.kind, r.status, r.source, r.dataset, r.model, r.method, r."check", r.sparsity,
        r.seed, coalesce(r.variant, '') AS variant, s.test_acc, s.best_test_acc, s.achieved_sparsity,
-       s.collapsed, r.spec
+       s.collapsed, r.spec, coalesce(r.studies, '') AS studies
 FROM runs r LEFT JOIN results s ON s.key = r.key
 """
 
@@ -285,18 +286,19 @@ class Store:
             rows = con.execute("SELECT r.key, r.status FROM runs r JOIN candidates c ON c.key = r.key").fetchall()
         return dict(rows)
 
-    def index(self, keys: Sequence[str]) -> dict[str, tuple[str, int | None, int | None]]:
-        """{key: (status, result_bytes, result_mtime_ns)} for those of `keys` in the store: what
-        planning needs to trust a stored run without reading its files (one semi-join)."""
+    def index(self, keys: Sequence[str]) -> dict[str, tuple[str, int | None, int | None, str | None]]:
+        """{key: (status, result_bytes, result_mtime_ns, studies)} for those of `keys` in the store:
+        what planning needs to trust a stored run without reading its files, and which studies
+        asked for it (registry.membership), in one semi-join."""
         import pandas as pd
 
         if not keys or not self.path.exists():
             return {}
         with self.reader() as con:
             con.register("candidates", pd.DataFrame({"key": list(keys)}))
-            rows = con.execute("SELECT r.key, r.status, r.result_bytes, r.result_mtime_ns FROM runs r "
+            rows = con.execute("SELECT r.key, r.status, r.result_bytes, r.result_mtime_ns, r.studies FROM runs r "
                                "JOIN candidates c ON c.key = r.key").fetchall()
-        return {key: (status, size, mtime) for key, status, size, mtime in rows}
+        return {key: tuple(rest) for key, *rest in rows}
 
     def forget(self, keys: Sequence[str]) -> int:
         """Delete every row of these runs (all tables) in one short write session."""

@@ -65,14 +65,15 @@ class _Heartbeat(threading.Thread):
 
 
 def _code_version(domain: Any) -> str | None:
-    version = getattr(domain, "version", None)
-    if version:
-        return str(version)
+    """Package version, git commit (from a checkout) and torch version (registry.provenance)."""
     try:
-        from importlib.metadata import version as pkg_version
+        from registry.provenance import code_version
 
-        return pkg_version(type(domain).__module__.split(".")[0])
-    except Exception:
+        module = sys.modules.get(type(domain).__module__)
+        declared = getattr(domain, "version", None)
+        return code_version(type(domain).__module__.split(".")[0], getattr(module, "__file__", None),
+                            str(declared) if declared else None)
+    except Exception:  # provenance must never fail a run
         return None
 
 
@@ -120,7 +121,9 @@ def run_stage(rundir: Path) -> int:
         write_json(rundir / "meta.json", meta)
         try:
             from registry.domain import load_domain
+            from registry.plugins import import_plugins
 
+            import_plugins(stage.get("plugins") or ())  # the study's own models, methods...: before the domain
             domain = load_domain(stage["domain"])
             meta["code_version"] = _code_version(domain)
             if threads is not None and hasattr(domain, "set_threads"):

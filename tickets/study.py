@@ -24,6 +24,7 @@ from typing import Any, Callable, Mapping, Sequence, Union
 from registry import grid as generic
 from registry.errors import UserError
 from registry.identity import to_plain
+from registry.plugins import resolve as resolve_plugins
 
 DEFAULT_DOMAIN = "tickets.domain:DOMAIN"
 SEED_LIMIT = 2 ** 63  # seeds are stored as BIGINT; torch.manual_seed takes the same range
@@ -112,12 +113,21 @@ class Study:
     """A named union of grids: `Study("name", grid1, grid2)` or `Study("name", grids=[...])`."""
 
     def __init__(self, name: str, *grids: Grid, description: str = "", domain: str = DEFAULT_DOMAIN,
-                 resources: Mapping[str, Mapping[str, Any]] | None = None, **kw: Any):
+                 resources: Mapping[str, Mapping[str, Any]] | None = None, plugins: Sequence[str] = (),
+                 **kw: Any):
         """`resources` maps an executor to its options, e.g. `{"slurm": {"time": "08:00:00",
-        "gpus_per_run": 1}}`; `-X NAME=VALUE` on the command line overrides them."""
+        "gpus_per_run": 1}}`; `-X NAME=VALUE` on the command line overrides them.
+
+        `plugins` names modules ("mylab.models") or .py files ("mylab_models.py", relative to the
+        study file) that register the study's own models, datasets, methods or checks: the plan and
+        every worker import them (registry.plugins)."""
         extra = kw.pop("grids", ())
         if kw:
-            raise UserError(f"unknown Study option {sorted(kw)[0]!r}; known: grids, description, domain, resources")
+            raise UserError(f"unknown Study option {sorted(kw)[0]!r}; known: grids, description, domain, "
+                            f"resources, plugins")
+        if isinstance(plugins, str):
+            plugins = (plugins,)
+        self.plugins = tuple(plugins)
         self.name = name
         self.grids = tuple(grids) + tuple(extra)
         self.description = description
@@ -132,7 +142,8 @@ class Study:
 
     def compile(self) -> generic.Study:
         return generic.Study(name=self.name, grids=[g.compile() for g in self.grids],
-                             description=self.description, domain=self.domain, resources=self.resources)
+                             description=self.description, domain=self.domain, resources=self.resources,
+                             plugins=self.plugins)
 
     def cells(self) -> list[dict[str, Any]]:
         return self.compile().cells()
@@ -149,11 +160,24 @@ def _user_line(path: Path, exc: BaseException) -> str:
     return f"{path}:{line}: {message}" if line else f"{path}: {message}"
 
 
+def _find_study(path: Path) -> Path:
+    """`path` itself, else a built-in study of that name (`table1_cifar`, `studies/table1_cifar.py`),
+    which a plain `pip install .` ships under <prefix>/share/tickets/studies."""
+    if path.is_file():
+        return path
+    from registry.resources import shared_dir
+
+    builtin = shared_dir("studies")
+    for candidate in (builtin / path.name, builtin / f"{path.name}.py"):
+        if len(path.parts) <= 2 and candidate.is_file() and path.parent.name in ("", "studies"):
+            return candidate
+    names = sorted(p.stem for p in builtin.glob("*.py")) if builtin.is_dir() else []
+    raise UserError(f"study file {path} not found" + (f"; built-in studies: {', '.join(names)}" if names else ""))
+
+
 def load_study(path: str | Path) -> generic.Study:
     """Execute a study file and return its compiled study (the module's `study` or `STUDY`)."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"study file {path} not found")
+    path = _find_study(Path(path))
     shown = Path(str(path))
     source = path.read_text()
     module = types.ModuleType(f"tickets_study_{path.stem}")
@@ -165,17 +189,38 @@ def load_study(path: str | Path) -> generic.Study:
         if isinstance(exc, (KeyboardInterrupt,)):
             raise
         raise UserError(_user_line(shown, exc)) from None
+    _refuse_own_registrations(shown, module.__name__)
     study = module.__dict__.get("study", module.__dict__.get("STUDY"))
     if study is None:
         raise UserError(f"{path}: defines no `study` (expected `study = Study(...)`)")
-    if isinstance(study, generic.Study):
-        return study
-    if not isinstance(study, Study):
+    if not isinstance(study, (Study, generic.Study)):
         raise UserError(f"{path}: `study` is a {type(study).__name__}, expected tickets.study.Study")
     try:
-        return study.compile()
+        compiled = study if isinstance(study, generic.Study) else study.compile()
+        # plugin files are named relative to the study file; workers get absolute paths
+        plugins = resolve_plugins(compiled.plugins, path.resolve().parent)
     except UserError as exc:
         raise UserError(f"{path}: {exc}") from None
+    return dataclasses.replace(compiled, plugins=plugins)
+
+
+def _refuse_own_registrations(path: Path, module_name: str) -> None:
+    """A model (dataset, method, check...) registered in the study file itself exists only in the
+    process that read the study: every worker would fail with "unknown model". Say so at once."""
+    import sys
+
+    registries = []
+    for module, attr in (("tickets.models.base", "MODELS"), ("tickets.data.base", "DATASETS"),
+                         ("tickets.pruning.methods", "METHODS"), ("tickets.pruning.checks", "CHECKS"),
+                         ("tickets.pruning.ratios", "RATIOS"), ("tickets.pruning.scorers", "SCORERS")):
+        if module in sys.modules:  # a registry the study file never imported holds none of its names
+            registries.append(getattr(sys.modules[module], attr))
+    for registry in registries:
+        for name, obj in registry.items():
+            if getattr(obj, "__module__", None) == module_name:
+                raise UserError(f"{path}: {registry.kind} {name!r} is registered in the study file, which "
+                                f"workers never read; move it to a module and name that module in "
+                                f"Study(..., plugins=[\"mylab_models.py\"])")
 
 
 def one_cell_study(cell: Mapping[str, Any], domain: str = DEFAULT_DOMAIN) -> generic.Study:

@@ -42,7 +42,19 @@ def where_sql(where: Where) -> tuple[list[str], list[Any]]:
     """SQL conditions and parameters for a filter mapping."""
     clauses, params = [], []
     for name, value in where.items():
+        if name == "study":  # runs a study asked for (`report --study`): membership, not a spec field
+            names = [value] if isinstance(value, str) else list(value)
+            clauses.append("(" + " OR ".join(["list_contains(string_split(coalesce(studies, ''), ','), ?)"]
+                                             * len(names)) + ")")
+            params.extend(names)
+            continue
         expr = field_sql(name)
+        if name.startswith("spec.") and _numeric(value):
+            # the spec JSON is read as text: compare numbers as numbers, so 0.1 matches "0.1" and 1 matches 1.0
+            expr = f"TRY_CAST({expr} AS DOUBLE)"
+            value = float(value) if not isinstance(value, (list, tuple, set, frozenset)) else [float(v) for v in value]
+        elif name.startswith("spec.") and isinstance(value, bool):
+            value = "true" if value else "false"  # JSON's spelling
         if value is None:
             clauses.append(f"{expr} IS NULL")
         elif isinstance(value, (list, tuple, set, frozenset)):
@@ -53,6 +65,13 @@ def where_sql(where: Where) -> tuple[list[str], list[Any]]:
             clauses.append(f"{expr} = ?")
             params.append(_param(name, value))
     return clauses, params
+
+
+def _numeric(value: Any) -> bool:
+    """A number (not a bool), or a non-empty list of numbers."""
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return bool(value) and all(_numeric(v) for v in value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _param(name: str, value: Any) -> Any:
@@ -98,6 +117,8 @@ def stats_from_frame(report: Report, runs: "pd.DataFrame", metric: str | None = 
             runs[name] = "local" if name == "source" else None
     if "spec" not in runs.columns:
         runs["spec"] = "{}"
+    if "studies" not in runs.columns:
+        runs["studies"] = None
     runs["spec"] = runs["spec"].map(lambda s: s if isinstance(s, str) or s is None else json.dumps(s))
     runs = runs.astype({"sparsity": "float64", "test_acc": "float64", "best_test_acc": "float64"})
     runs["collapsed"] = runs["collapsed"].astype("boolean")
@@ -124,6 +145,11 @@ def _matches(value: Any, wanted: Any, name: str) -> bool:
         return value is None
     if name == "sparsity":
         return value is not None and round(float(value), SPARSITY_DIGITS) == round(float(wanted), SPARSITY_DIGITS)
+    if name.startswith("spec.") and isinstance(value, str) and _numeric(wanted):
+        try:  # spec fields come back as JSON text
+            return float(value) == float(wanted)
+        except ValueError:
+            return False
     return value == wanted
 
 

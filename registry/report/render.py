@@ -31,7 +31,11 @@ _TEX_MARKS = {"†": r"\dagger", "‡": r"\ddagger", "§": r"\S", "¶": r"\P"}
 
 def templates_dir() -> Path:
     env = os.environ.get("TICKETS_TEMPLATES")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "templates"
+    if env:
+        return Path(env)
+    from registry.resources import shared_dir  # the checkout's templates/, or an installed copy
+
+    return shared_dir("templates")
 
 
 def tex(text: Any) -> str:

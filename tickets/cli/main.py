@@ -18,6 +18,9 @@ COMMANDS = {
     "models": ("tickets.cli.models:models", "List models with their prunable weight counts and layers."),
     "datasets": ("tickets.cli.models:datasets", "List datasets, where their files go, and whether they are present."),
     "ratios": ("tickets.cli.ratios:ratios", "Print per-layer keep ratios of a ratio rule for a model."),
+    "methods": ("tickets.cli.catalog:methods", "List pruning methods with each option and its default."),
+    "checks": ("tickets.cli.catalog:checks", "List sanity checks and what each changes."),
+    "rules": ("tickets.cli.catalog:rules", "List layer-wise ratio rules."),
     "sql": ("tickets.cli.query:sql", "Run read-only SQL over every run in the store."),
     "runs": ("tickets.cli.runs_rm:runs", "List, show and remove runs in the store."),
     "store": ("tickets.cli.query:store", "Export, import and re-ingest the results store."),
@@ -53,14 +56,25 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--home", type=click.Path(file_okay=False), envvar="TICKETS_HOME", default=".tickets",
               show_default=True, help="Where the store and run directories live (env TICKETS_HOME).")
+@click.option("--plugin", "plugins", multiple=True, metavar="MODULE|FILE.py",
+              help="Import a module of your own models, datasets, methods or checks here and in every "
+                   "worker (repeatable; env TICKETS_PLUGINS, comma-separated).")
 @click.version_option(package_name="tickets")
 @click.pass_context
-def cli(ctx: click.Context, home: str) -> None:
+def cli(ctx: click.Context, home: str, plugins: tuple[str, ...]) -> None:
     """Declarative experiments for neural-network pruning research.
 
     Declare a study, run only what is missing, render the paper's tables, query every run with SQL.
     """
     ctx.obj = {"home": os.path.abspath(home)}
+    if plugins or os.environ.get("TICKETS_PLUGINS"):
+        from registry import plugins as plugin_names
+
+        if plugins:  # through the environment, so the plan and every worker it starts import them
+            os.environ[plugin_names.ENV] = ",".join(plugin_names.merge(plugin_names.from_env(),
+                                                                       plugin_names.resolve(plugins)))
+        # and here, so `tickets models`, `train`, `methods`... know the plugins' names too
+        plugin_names.import_plugins(plugin_names.from_env())
 
 
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:
@@ -72,6 +86,8 @@ def main() -> None:
     import warnings
 
     warnings.formatwarning = _one_line_warning
+    # the Python API's NoStoreWarning: commands say where they looked in their own words
+    warnings.filterwarnings("ignore", message="no store at ")
     try:
         cli(prog_name="tickets")
     except UserError as exc:  # raised outside click's invoke (e.g. during lazy import)

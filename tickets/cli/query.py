@@ -41,6 +41,14 @@ def _emit(frame, fmt: str, title: str | None = None) -> None:
     click.echo(f"{len(frame)} row{'s' if len(frame) != 1 else ''}{shown}")
 
 
+def _where_looked(home: str) -> None:
+    from registry.store import STORE_FILE
+
+    what = "looked in" if os.path.exists(os.path.join(home, STORE_FILE)) else "no store at"
+    where = home if what == "looked in" else os.path.join(home, STORE_FILE)
+    click.echo(f"({what} {where}; set --home or TICKETS_HOME for another store)", err=True)
+
+
 def _missing(value) -> bool:
     try:
         import pandas as pd
@@ -64,7 +72,10 @@ def sql(ctx: click.Context, query: str, fmt: str) -> None:
     """Run read-only SQL (SELECT/WITH/DESCRIBE/SHOW) over the store: runs, epochs, layers, results, run_results."""
     from registry import api
 
-    _emit(api.sql(query, home=_home(ctx)), fmt)
+    frame = api.sql(query, home=_home(ctx))
+    _emit(frame, fmt)
+    if frame.empty and fmt == "table":
+        _where_looked(_home(ctx))
 
 
 @click.group()
@@ -79,18 +90,29 @@ def runs() -> None:
 @click.option("--check")
 @click.option("--sparsity", type=float)
 @click.option("--seed", type=int)
-@click.option("--status", type=click.Choice(["done", "failed", "imported"]))
+@click.option("--status", type=click.Choice(["done", "failed", "imported", "running"]),
+              help="running: stages under a live lease now (from the run directories), with host, "
+                   "epoch and heartbeat age.")
 @click.option("--kind")
+@click.option("--study", help="Only runs this study asked for.")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.pass_context
 def runs_ls(ctx: click.Context, fmt: str, **filters) -> None:
     """List runs, filtered by axis values."""
     from registry import api
 
-    frame = api.results(home=_home(ctx), **filters)
-    frame = frame[["key", "kind", "status", "dataset", "model", "method", "check", "sparsity", "seed",
-                   "test_acc", "best_test_acc"]]
+    if filters.get("status") == "running":
+        filters.pop("status")
+        frame = api.running(home=_home(ctx), **filters)
+        frame = frame[["key", "kind", "dataset", "model", "method", "check", "sparsity", "seed", "host",
+                       "phase", "epoch", "epochs", "heartbeat_age_s"]]
+    else:
+        frame = api.results(home=_home(ctx), **filters)
+        frame = frame[["key", "kind", "status", "dataset", "model", "method", "check", "sparsity", "seed",
+                       "test_acc", "best_test_acc"]]
     _emit(frame, fmt)
+    if frame.empty and fmt == "table":  # say where we looked: a wrong working folder looks like no runs
+        _where_looked(_home(ctx))
 
 
 @runs.command("show")
@@ -106,7 +128,7 @@ def runs_show(ctx: click.Context, key: str) -> None:
     run = parts["run"].iloc[0].to_dict()
     click.echo(f"key          {run['key']}")
     for name in ("kind", "status", "source", "dataset", "model", "method", "check", "sparsity", "seed",
-                 "rundir", "host", "started", "finished", "code_version", "deps"):
+                 "rundir", "host", "started", "finished", "code_version", "studies", "deps"):
         if not _missing(run.get(name)):
             click.echo(f"{name:<13}{run[name]}")
     if not _missing(run.get("spec")):

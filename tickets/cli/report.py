@@ -1,6 +1,8 @@
 """`tickets report NAME` renders a declared report; `tickets figure ...` draws figures.
 
-Declarations live in the repository's `reports/` folder (env TICKETS_REPORTS points elsewhere).
+Declarations live in the built-in `reports/` folder (the checkout's, or the installed copy under
+`<prefix>/share/tickets/reports`); env TICKETS_REPORTS adds folders of one's own (os.pathsep-separated,
+searched first).
 Heavy imports (pandas, duckdb, jinja2, matplotlib) happen inside the commands."""
 from __future__ import annotations
 
@@ -16,12 +18,20 @@ FORMAT_NAMES = ("text", "latex", "markdown", "html", "csv")
 
 
 def reports_dir() -> Path:
-    env = os.environ.get("TICKETS_REPORTS")
-    if env:
-        return Path(env)
-    import tickets
+    """The built-in reports folder."""
+    from registry.resources import shared_dir
 
-    return Path(tickets.__file__).resolve().parents[1] / "reports"
+    return shared_dir("reports")
+
+
+def report_folders() -> list[Path]:
+    """TICKETS_REPORTS folders (searched first, so one's own report may shadow a built-in), then the
+    built-in folder."""
+    own = [Path(p).expanduser() for p in os.environ.get("TICKETS_REPORTS", "").split(os.pathsep) if p.strip()]
+    for folder in own:
+        if not folder.is_dir():
+            raise UserError(f"TICKETS_REPORTS names {folder}, which is not a folder")
+    return [*own, reports_dir()]
 
 
 def _home(ctx: click.Context) -> str:
@@ -35,10 +45,20 @@ def _query(home: str):
     return Store(home).frame
 
 
-def _list_reports() -> str:
-    from registry.report.loader import load_all
+def _store_here(home: str) -> None:
+    """An empty report from a missing store is a wrong home far more often than no runs: say where."""
+    from registry.store import Store
 
-    lines = [f"  {r.name:<12} {r.title}" for r, _ in load_all(reports_dir())]
+    store = Store(home)
+    if not store.exists():
+        raise UserError(f"no store at {store.path}: run a study first, or point --home / TICKETS_HOME at the "
+                        f"folder holding store.duckdb (the default is .tickets in the working folder)")
+
+
+def _list_reports() -> str:
+    from registry.report.loader import load_all_in
+
+    lines = [f"  {r.name:<12} {r.title}" for r, _ in load_all_in(report_folders())]
     return "reports:\n" + "\n".join(lines)
 
 
@@ -66,8 +86,11 @@ LATEX_FONTS = ("normalsize", "small", "footnotesize", "scriptsize", "tiny")  # r
 @click.option("--wide", is_flag=True, help="LaTeX: a table* float spanning both columns of a two-column paper.")
 @click.option("--split", is_flag=True, help="LaTeX: one tabular per outer column value (e.g. per dataset), "
                                             "stacked: half the width, for --compare in particular.")
+@click.option("--study", "study_name", default=None, metavar="NAME",
+              help="Only runs that study NAME asked for (see `tickets runs ls --study`).")
 @click.pass_context
-def report(ctx, name, all_, fmt, output, metric, interval, compare, strict, font_size, fit, wide, split):
+def report(ctx, name, all_, fmt, output, metric, interval, compare, strict, font_size, fit, wide, split,
+           study_name=None):
     """Render report NAME (table1..table4, figure3, quickstart) from the store; no NAME lists them."""
     from registry.report.aggregate import METRICS
     from registry.report.intervals import INTERVALS
@@ -101,10 +124,10 @@ def report(ctx, name, all_, fmt, output, metric, interval, compare, strict, font
     if all_:
         if not output:
             raise UserError("--all writes one file per report: give the folder with -o DIR")
-        _report_all(ctx, Path(output), fmt, metric, interval, compare, strict, options)
+        _report_all(ctx, Path(output), fmt, metric, interval, compare, strict, options, study_name)
         return
     path = check_writable(output) if output else None
-    table = _table(ctx, name, metric, interval, compare, strict)
+    table = _table(ctx, name, metric, interval, compare, strict, study_name=study_name)
     if path is None and fmt == "text":
         from rich.console import Console
 
@@ -124,14 +147,24 @@ def report(ctx, name, all_, fmt, output, metric, interval, compare, strict, font
     click.echo(f"wrote {path}", err=True)
 
 
-def _table(ctx, name, metric, interval, compare, strict, warn=True):
+def _table(ctx, name, metric, interval, compare, strict, warn=True, study_name=None):
     """Report NAME laid out from the store; missing and pooled cells warned about (or refused)."""
     from registry.report import make_table, missing_message
-    from registry.report.loader import load_report
+    from registry.report.loader import find_report
 
-    declared, folder = load_report(reports_dir(), name)
-    table = make_table(declared, query=_query(_home(ctx)), metric=metric, interval=interval,
-                       compare=compare, folder=folder)
+    declared, folder = find_report(report_folders(), name)
+    if study_name:
+        import dataclasses
+
+        declared = dataclasses.replace(declared, filters={**declared.filters, "study": study_name})
+    _store_here(_home(ctx))
+    try:
+        table = make_table(declared, query=_query(_home(ctx)), metric=metric, interval=interval,
+                           compare=compare, folder=folder)
+    except UserError as exc:  # "no runs in the store": name the store, a wrong home looks the same
+        from registry.store import Store
+
+        raise UserError(str(exc).replace("in the store", f"in the store {Store(_home(ctx)).path}", 1)) from None
     if table.missing:
         message = missing_message(declared, table.missing)
         if strict:
@@ -158,10 +191,10 @@ def _write(path: Path, text: str) -> None:
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-def _report_all(ctx, folder: Path, fmt, metric, interval, compare, strict, options) -> None:
+def _report_all(ctx, folder: Path, fmt, metric, interval, compare, strict, options, study_name=None) -> None:
     """Every declared report into `folder`: NAME.<suffix> each; for HTML also NAME.svg for a report
     with a figure and index.html. A report without runs is skipped (and named in the index)."""
-    from registry.report.loader import load_all
+    from registry.report.loader import load_all_in
     from registry.report.render import FORMATS, render, render_index
 
     if folder.exists() and not folder.is_dir():
@@ -171,11 +204,11 @@ def _report_all(ctx, folder: Path, fmt, metric, interval, compare, strict, optio
     folder.mkdir(exist_ok=True)
     suffix = FORMATS.meta(fmt).get("suffix", f".{fmt}")
     pages = []
-    for declared, _ in load_all(reports_dir()):
+    for declared, _ in load_all_in(report_folders()):
         page = {"name": declared.name, "title": declared.title, "file": None, "figure": None, "warning": ""}
         pages.append(page)
         try:
-            table = _table(ctx, declared.name, metric, interval, compare, strict, warn=False)
+            table = _table(ctx, declared.name, metric, interval, compare, strict, warn=False, study_name=study_name)
         except UserError as exc:
             page["warning"] = str(exc).split(": ", 1)[-1]
             click.echo(f"skipped {declared.name}: {exc}", err=True)
@@ -214,9 +247,9 @@ def _report_figure(ctx, declared, metric, path: Path) -> str | None:
 # ---------------------------------------------------------------- figures
 
 def _figure_reports() -> list[str]:
-    from registry.report.loader import load_all
+    from registry.report.loader import load_all_in
 
-    return [r.name for r, _ in load_all(reports_dir()) if r.figure is not None]
+    return [r.name for r, _ in load_all_in(report_folders()) if r.figure is not None]
 
 
 class FigureGroup(click.Group):
@@ -301,11 +334,11 @@ def _report_figure_command(name: str) -> click.Command:
         from registry.report import make_table, missing_message
         from registry.report.aggregate import stats_from_query
         from registry.report.figures import plot_report
-        from registry.report.loader import load_report
+        from registry.report.loader import find_report
 
         _checked_output(output)
         options = _figure_options(size, title)
-        declared, _ = load_report(reports_dir(), name)
+        declared, _ = find_report(report_folders(), name)
         query = _query(_home(ctx))
         stats = stats_from_query(declared, query, metric)
         if not stats.empty:  # the same warning as `tickets report NAME`: which cells have no runs

@@ -13,21 +13,26 @@ from registry.errors import UserError
 from registry.naming import Registry
 from tickets.data.info import DatasetInfo
 
+# The families the built-in models belong to. A family is a free label: ratio rules consult it only
+# for VGG's extra 1/l^2 in the smart ratios; a model of any other family (a plugin's, "other" by
+# default) works with every rule, which then treats it as a plain stack of layers.
 FAMILIES = ("vgg", "resnet", "mlp", "lenet")
+DEFAULT_FAMILY = "other"
 
 MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
 
 PRUNABLE_TYPES = (nn.Conv2d, nn.Linear)
 
 
-def register_model(name: str, *, family: str, options: dict[str, Any] | None = None,
+def register_model(name: str, *, family: str = DEFAULT_FAMILY, options: dict[str, Any] | None = None,
                    input_shape: tuple[int, int, int] | None = None, description: str = ""):
     """Decorator: register `fn(info, **options)` under `name`.
 
-    `options` maps each accepted option to its default; `input_shape` (C, H, W), when given, is the
-    only dataset shape the model accepts."""
-    if family not in FAMILIES:
-        raise ValueError(f"unknown model family {family!r}")
+    `family` is a label ("vgg" gets VGG's ratio-rule specifics; any other name, e.g. a plugin's
+    "transformer", is a plain stack of prunable layers); `options` maps each accepted option to its
+    default; `input_shape` (C, H, W), when given, is the only dataset shape the model accepts."""
+    if not isinstance(family, str) or not family.strip():
+        raise ValueError(f"model {name!r}: family must be a non-empty label, got {family!r}")
     return MODELS.register(name, family=family, options=dict(options or {}),
                            input_shape=input_shape, description=description)
 
@@ -37,7 +42,8 @@ def model_names() -> list[str]:
 
 
 def model_family(name: str) -> str:
-    """"vgg" | "resnet" | "mlp" | "lenet"."""
+    """The model's family label: "vgg" | "resnet" | "mlp" | "lenet" for the built-in models,
+    anything for a plugin's ("other" by default)."""
     return MODELS.meta(name)["family"]
 
 

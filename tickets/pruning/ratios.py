@@ -2,7 +2,8 @@
 
 A rule is registered in `RATIOS` as `fn(layers, sparsity, family) -> list[int]` (kept count per
 layer, same order as `layers`). `layers` is a list of `Layer(name, shape)` in registration order,
-classifier last; `family` is "vgg" | "resnet" | "mlp" | "lenet" (or None).
+classifier last; `family` is the model's family label ("vgg" | "resnet" | "mlp" | "lenet", a plugin's own, or None);
+only "vgg" changes a rule (the smart ratios' extra 1/l^2), so any registered model works with every rule.
 
 API
     RATIOS                                     Registry("ratio rule")
