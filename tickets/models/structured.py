@@ -22,7 +22,8 @@ Registered (the networks of "Rethinking the Value of Network Pruning", as in its
   width is its group (the residual stream is never pruned, as in Li et al.).
 - `preresnet164`: pre-activation bottleneck ResNet-164 (18 blocks per stage, 16-32-64 planes, x4),
   channel selection after each block's first BN and after the final BN.
-- `cnn_small`: a VGG-like 4-conv network for 28x28 grayscale input (Fashion-MNIST on a CPU).
+- `cnn_small`: a VGG-like 2-conv network (16-M-32-M) for small images (tests).
+- `mlp_bn`: 784-300-100-C with BN after each hidden layer; neurons are its channels (the CPU study).
 """
 from __future__ import annotations
 
@@ -101,7 +102,7 @@ def _conv_init(m: nn.Conv2d) -> None:
 VGG_CONFIGS = {16: [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512],
                19: [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
                     512, 512, 512, 512]}
-SMALL_CNN = [32, 32, "M", 64, 64, "M"]
+SMALL_CNN = [16, "M", 32, "M"]
 
 
 class PlainCNN(nn.Module):
@@ -176,8 +177,49 @@ register_model("vgg19_slim", family="vgg", options={"channels": None},
                description="VGG-19 of the network-slimming code (bias-free convs, channel config)")(
     _plain("vgg19_slim", VGG_CONFIGS[19], hidden=0))
 register_model("cnn_small", family="vgg", options={"channels": None},
-               description="4-conv VGG-like CNN (32-32-M-64-64-M) with channel config, for 28x28 input")(
+               description="2-conv VGG-like CNN (16-M-32-M, BN, global pooling) with channel config, for small images")(
     _plain("cnn_small", SMALL_CNN, hidden=0))
+
+
+# --------------------------------------------------------------------------- MLP
+
+class PlainMLP(nn.Module):
+    """Linear (no bias) + BN1d + ReLU per hidden layer, then a linear classifier: the MLP whose
+    hidden neurons structured pruning removes (LeNet-300-100's shape with BN by default)."""
+
+    def __init__(self, in_features: int, widths: list[int], num_classes: int, bn_init: float = 0.5):
+        super().__init__()
+        layers: list[nn.Module] = []
+        features = in_features
+        for w in widths:
+            layers += [nn.Linear(features, w, bias=False), nn.BatchNorm1d(w), nn.ReLU(inplace=True)]
+            features = w
+        self.hidden = nn.Sequential(*layers)
+        self.classifier = nn.Linear(features, num_classes)
+        for m in self.modules():
+            if isinstance(m, nn.BatchNorm1d):
+                nn.init.constant_(m.weight, bn_init)
+                nn.init.zeros_(m.bias)
+        self.widths = list(widths)
+
+    def channel_groups(self) -> list[ChannelGroup]:
+        groups = []
+        for i, w in enumerate(self.widths):
+            consumer = f"hidden.{3 * (i + 1)}" if i + 1 < len(self.widths) else "classifier"
+            groups.append(ChannelGroup(f"fc{i + 1}", w, "width",
+                                       ((f"hidden.{3 * i}", "out"), (f"hidden.{3 * i + 1}", "out"),
+                                        (consumer, "in")), bn=f"hidden.{3 * i + 1}", source=f"hidden.{3 * i}"))
+        return groups
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.hidden(torch.flatten(x, 1)))
+
+
+@register_model("mlp_bn", family="mlp", options={"channels": None},
+                description="784-300-100-C MLP with BN after each hidden layer, per-layer neuron counts")
+def mlp_bn(info: DatasetInfo, channels: Sequence[int] | None = None) -> nn.Module:
+    return PlainMLP(info.channels * info.size * info.size, _entries(channels, [300, 100], "mlp_bn"),
+                    info.num_classes)
 
 
 # --------------------------------------------------------------------------- ResNet (option A)
@@ -354,4 +396,5 @@ register_model("preresnet164", family="resnet", options={"channels": None},
                description="pre-activation bottleneck ResNet-164 of the network-slimming code "
                            "(channel selection, channel config)")(_preresnet(164))
 
-STRUCTURED_MODELS = ("vgg16_l1", "vgg19_slim", "cnn_small", "resnet56_l1", "resnet110_l1", "preresnet164")
+STRUCTURED_MODELS = ("vgg16_l1", "vgg19_slim", "cnn_small", "mlp_bn", "resnet56_l1", "resnet110_l1",
+                     "preresnet164")

@@ -49,3 +49,27 @@ def count(model: "nn.Module", input_shape: tuple[int, ...],
         params -= layer.weight.numel() - kept
         flops += kept * positions.get(name, 1)
     return {"params": int(params), "flops": int(flops)}
+
+
+def run_cost(model_name: str, model_options: Mapping, info, rundir) -> dict[str, int]:
+    """params, flops, dense_params, dense_flops of a finished stage, from its run directory alone:
+    a structured run's `structure.json`, else the network with the run's `mask.pt` (if any)."""
+    from pathlib import Path
+
+    import torch
+
+    from registry.atomic import read_json
+    from tickets.models import build_model
+
+    rundir = Path(rundir)
+    structure = rundir / "structure.json"
+    if structure.exists():
+        s = read_json(structure)
+        return {k: int(s[k]) for k in ("params", "flops", "dense_params", "dense_flops")}
+    net = build_model(model_name, info, **dict(model_options))
+    dense = count(net, info.shape)
+    mask_file = rundir / "mask.pt"
+    mask = torch.load(mask_file, map_location="cpu", weights_only=True) if mask_file.exists() else None
+    pruned = count(net, info.shape, mask) if mask is not None else dense
+    return {"params": pruned["params"], "flops": pruned["flops"],
+            "dense_params": dense["params"], "dense_flops": dense["flops"]}
