@@ -4,7 +4,8 @@
   counts per group come from a preset or a uniform ratio.
 - `slimming_kept`: one global threshold over the |scale| of every BN that heads a group (network
   slimming): the `ratio` fraction of all those channels with the smallest scales is removed, as the
-  released code does (threshold = the sorted scales' value at index int(total * ratio), keep > it).
+  released code does (threshold = the sorted scales' value at index int(total * ratio), keep > it,
+  so the channel at the threshold goes too).
 - `uniform_counts`: every prunable group keeps the same fraction (the channel-scaling baseline).
 Ties are broken by channel index (stable sort), so a selection is a deterministic function of the
 weights."""
