@@ -209,3 +209,68 @@ def test_cli_refuses_bad_structured_study_with_exit_2_and_writes_nothing(tmp_pat
     assert res.exit_code == 2
     assert "lenet300 has no channel configuration" in res.output and len(res.output.strip().splitlines()) == 1
     assert not (home / "runs").exists() or not any((home / "runs").iterdir())
+
+
+@pytest.mark.parametrize("name,info", [("cnn_small", GRAY), ("resnet56_l1", SMALL)])
+def test_rebuild_agrees_with_torch_pruning(name, info):
+    """torch-pruning's dependency graph, given the same dropped filters, yields the same network
+    (an independent check of the channel groups where its semantics and ours agree)."""
+    tp = pytest.importorskip("torch_pruning")
+    torch.manual_seed(0)
+    large = _trained_looking(build_model(name, info))
+    kept = _random_kept(large, seed=4)
+    small, _ = rebuild.rebuild(large, name, info, kept)
+    pruned = copy.deepcopy(large)
+    x = torch.randn(2, *info.shape)
+    graph = tp.DependencyGraph().build_dependency(pruned, example_inputs=x)
+    modules = dict(pruned.named_modules())
+    for group in rebuild.groups_of(large):
+        dropped = sorted(set(range(group.size)) - set(kept[group.name]))
+        graph.get_pruning_group(modules[group.source], tp.prune_conv_out_channels
+                                if isinstance(modules[group.source], nn.Conv2d) else tp.prune_linear_out_channels,
+                                idxs=dropped).prune()
+    assert [t.shape for t in pruned.state_dict().values()] == [t.shape for t in small.state_dict().values()]
+    small.eval(), pruned.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(small(x), pruned(x), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_structured_runs_end_to_end_with_size_columns(tmp_path):
+    """A small study on `synthetic`: the shared dense training, a fine-tuned and a Scratch-B
+    pipeline; Scratch-B trains int(3 x dense/small FLOPs) epochs; params/FLOPs land in the store;
+    the smaller network is rebuilt from its run directory alone."""
+    from click.testing import CliRunner
+
+    from registry.store import Store
+    from tickets.cli.main import cli
+
+    study = tmp_path / "s.py"
+    study.write_text(
+        "from tickets.study import Grid, Study\n"
+        "from tickets.pruning.structured.methods import ChannelScale\n"
+        "C = dict(datasets=['synthetic'], models=['mlp_bn'], train={'epochs': 3}, retrain={'epochs': 1})\n"
+        "study = Study('s', Grid(methods=['dense'], sparsities=[0.0], **C),\n"
+        "    Grid(methods=[ChannelScale(), ChannelScale(retrain='scratch_b')], sparsities=[0.3], **C))\n")
+    home = tmp_path / "home"
+    res = CliRunner().invoke(cli, ["--home", str(home), "study", "run", str(study), "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    runs = Store(home).frame("SELECT key, method, json_extract_string(spec, '$.method.retrain') AS retrain, "
+                             "params, flops, dense_params, dense_flops, achieved_sparsity, spec "
+                             "FROM run_results ORDER BY method, retrain")
+    dense_flops = 784 * 300 + 300 * 100 + 100 * 10
+    small_flops = 784 * 210 + 210 * 70 + 70 * 10  # int(300 * 0.7), int(100 * 0.7)
+    assert list(runs["flops"]) == [small_flops, small_flops, dense_flops]  # channel_scale x2, dense
+    assert set(runs["dense_flops"]) == {dense_flops}
+    assert list(runs["params"])[2] == list(runs["dense_params"])[2] == dense_flops + 2 * (300 + 100) + 10
+    finetune, scratch_b = runs.iloc[0], runs.iloc[1]
+    assert finetune["retrain"] == "finetune" and scratch_b["retrain"] == "scratch_b"
+    assert json.loads(finetune["spec"])["retrain"]["epochs"] == 1 and json.loads(finetune["spec"])["retrain"]["lr"] == 0.001
+    rundir = home / "runs" / scratch_b["key"]
+    result = json.loads((rundir / "result.json").read_text())
+    assert result["epochs"] == int(3 * dense_flops / small_flops) == 4
+    assert json.loads((rundir / "flops.json").read_text())["epochs"] == 4
+    structure = json.loads((rundir / "structure.json").read_text())
+    net = build_model(structure["model"], dataset_info("synthetic"), **structure["model_options"])
+    assert cost.count(net, (1, 28, 28))["params"] == scratch_b["params"]
+    assert 0 < finetune["achieved_sparsity"] < 1
