@@ -274,3 +274,19 @@ def test_structured_runs_end_to_end_with_size_columns(tmp_path):
     net = build_model(structure["model"], dataset_info("synthetic"), **structure["model_options"])
     assert cost.count(net, (1, 28, 28))["params"] == scratch_b["params"]
     assert 0 < finetune["achieved_sparsity"] < 1
+
+
+def test_unstructured_runs_record_params_and_flops_of_the_masked_network(tmp_path):
+    """Size columns are not only for structured runs: a masked run counts only its kept weights."""
+    from tickets.domain import DOMAIN
+
+    (stage,) = DOMAIN.expand({"dataset": "synthetic", "model": "lenet300", "method": "random",
+                              "sparsity": 0.9, "train": {"epochs": 1}})
+    result = DOMAIN.run({"kind": stage.kind, "spec": stage.spec}, tmp_path, {}, lambda event: None)
+    mask = torch.load(tmp_path / "mask.pt", weights_only=True)
+    kept = sum(int(m.sum()) for m in mask.values())
+    dense_weights = 784 * 300 + 300 * 100 + 100 * 10
+    assert result["dense_flops"] == dense_weights and result["flops"] == kept  # one position per linear layer
+    assert result["dense_params"] == dense_weights + 300 + 100 + 10
+    assert result["params"] == kept + 300 + 100 + 10
+    assert kept == round(0.1 * dense_weights)
