@@ -125,13 +125,10 @@ class PlainCNN(nn.Module):
                        nn.ReLU(inplace=True)]
             channels, k = out, k + 1
         self.features = nn.Sequential(*layers)
-        if hidden:
-            self.classifier = nn.Sequential(nn.Linear(channels, hidden), nn.BatchNorm1d(hidden),
-                                            nn.ReLU(inplace=True), nn.Linear(hidden, num_classes))
-            self._head = "classifier.0"
-        else:
-            self.classifier = nn.Sequential(nn.Linear(channels, num_classes))
-            self._head = "classifier.0"
+        head = ([nn.Linear(channels, hidden), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
+                 nn.Linear(hidden, num_classes)] if hidden else [nn.Linear(channels, num_classes)])
+        self.classifier = nn.Sequential(*head)
+        self._head = "classifier.0"  # the layer that consumes the last conv's channels
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 _conv_init(m)

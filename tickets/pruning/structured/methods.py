@@ -137,10 +137,6 @@ class L1Filter(StructuredMethod):
     summary = "L1-norm filter pruning to a predefined smaller architecture"
     variant: str = "A"
 
-    @property
-    def sparsity_free(self) -> bool:
-        return bool(self.variant)
-
     def check_sparsity(self, sparsity):
         if self.variant:
             if sparsity != 0:
