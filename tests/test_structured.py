@@ -235,15 +235,17 @@ def test_rebuild_agrees_with_torch_pruning(name, info):
         torch.testing.assert_close(small(x), pruned(x), rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.slow
 def test_structured_runs_end_to_end_with_size_columns(tmp_path):
     """A small study on `synthetic`: the shared dense training, a fine-tuned and a Scratch-B
     pipeline; Scratch-B trains int(3 x dense/small FLOPs) epochs; params/FLOPs land in the store;
-    the smaller network is rebuilt from its run directory alone."""
-    from click.testing import CliRunner
-
+    the smaller network is rebuilt from its run directory alone. Stages run in this process (the
+    registry's worker function, then ingest), which is what a worker process does."""
+    from registry.ingest import ingest
+    from registry.plan import make_plan
+    from registry.scheduler import write_stage
     from registry.store import Store
-    from tickets.cli.main import cli
+    from registry.worker import run_stage
+    from tickets.study import load_study
 
     study = tmp_path / "s.py"
     study.write_text(
@@ -253,8 +255,13 @@ def test_structured_runs_end_to_end_with_size_columns(tmp_path):
         "study = Study('s', Grid(methods=['dense'], sparsities=[0.0], **C),\n"
         "    Grid(methods=[ChannelScale(), ChannelScale(retrain='scratch_b')], sparsities=[0.3], **C))\n")
     home = tmp_path / "home"
-    res = CliRunner().invoke(cli, ["--home", str(home), "study", "run", str(study), "--workers", "1"])
-    assert res.exit_code == 0, res.output
+    store = Store(home)
+    plan = make_plan(load_study(study), store)
+    pretrain, finetune_stage, scratch_stage = plan.stages.values()
+    assert (pretrain.kind, finetune_stage.deps, scratch_stage.deps) == ("pretrain", {"pretrain": pretrain.key}, {})
+    rundirs = [write_stage(store, key, plan) for key in plan.stages]
+    assert [run_stage(d) for d in rundirs] == [0, 0, 0]
+    ingest(store, rundirs)
     runs = Store(home).frame("SELECT key, method, json_extract_string(spec, '$.method.retrain') AS retrain, "
                              "params, flops, dense_params, dense_flops, achieved_sparsity, spec "
                              "FROM run_results ORDER BY method, retrain")
