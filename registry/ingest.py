@@ -22,9 +22,17 @@ if TYPE_CHECKING:  # pragma: no cover
     from registry.store import Store
 
 RESULT_FIELDS = ("test_acc", "best_test_acc", "train_loss", "test_loss", "achieved_sparsity",
-                 "collapsed", "seconds")
+                 "collapsed", "seconds", "params", "flops", "dense_params", "dense_flops")
+COUNT_FIELDS = ("params", "flops", "dense_params", "dense_flops")  # integers; absent in older runs
 EPOCH_FIELDS = ("train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds")
 LAYER_FIELDS = ("layer", "shape", "weights", "kept", "keep_ratio")
+
+
+def _count(value: Any) -> int | None:
+    """A non-negative integer count, or None when a run did not record it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value < 0:
+        return None
+    return int(value)
 
 
 class CorruptRun(UserError):
@@ -119,7 +127,9 @@ def _read_run(rundir: Path) -> dict[str, list[dict[str, Any]]]:
             raise CorruptRun(f"{rundir / 'result.json'}: corrupt result.json (not an object)")
         run["status"] = "done"
         run["result_bytes"], run["result_mtime_ns"] = seen.st_size, seen.st_mtime_ns
-        row = {name: _float(result.get(name)) for name in RESULT_FIELDS if name != "collapsed"}
+        row = {name: _float(result.get(name)) for name in RESULT_FIELDS
+               if name != "collapsed" and name not in COUNT_FIELDS}
+        row.update({name: _count(result.get(name)) for name in COUNT_FIELDS})
         if row["test_acc"] is None or not math.isfinite(row["test_acc"]):
             raise CorruptRun(f"{rundir / 'result.json'}: test_acc {result.get('test_acc')!r} is not a finite number")
         collapsed = result.get("collapsed")

@@ -107,6 +107,12 @@ class Result(SQLModel, table=True):
     collapsed: Optional[bool] = None
     seconds: Optional[float] = _double()
     extra: Optional[str] = _text()  # other result fields, JSON
+    # model size of the network as trained (structured or masked) and of the same network unpruned:
+    # all parameters less pruned ones; multiply-accumulates of conv + linear layers on one input
+    params: Optional[int] = Field(default=None, sa_column=Column(BigInteger))
+    flops: Optional[int] = Field(default=None, sa_column=Column(BigInteger))
+    dense_params: Optional[int] = Field(default=None, sa_column=Column(BigInteger))
+    dense_flops: Optional[int] = Field(default=None, sa_column=Column(BigInteger))
 
 
 TABLES = {"runs": Run, "epochs": Epoch, "layers": Layer, "results": Result}
@@ -118,7 +124,7 @@ RUN_RESULTS_VIEW = """
 CREATE OR REPLACE VIEW run_results AS
 SELECT r.key, r.kind, r.status, r.source, r.dataset, r.model, r.method, r."check", r.sparsity,
        r.seed, coalesce(r.variant, '') AS variant, s.test_acc, s.best_test_acc, s.achieved_sparsity,
-       s.collapsed, r.spec, coalesce(r.studies, '') AS studies
+       s.collapsed, r.spec, coalesce(r.studies, '') AS studies, s.params, s.flops, s.dense_params, s.dense_flops
 FROM runs r LEFT JOIN results s ON s.key = r.key
 """
 

@@ -78,7 +78,7 @@ def build(home) -> Store:
 
 
 def add_size_columns(store: Store) -> None:
-    """What the store looks like once `params` and `flops` are recorded (a newer schema)."""
+    """Give every run `params` and `flops`, as runs trained by this version record them."""
     import duckdb
 
     con = duckdb.connect(str(store.path))

@@ -10,10 +10,11 @@ from tickets.pruning.steps import derived_seed, schedule_from, snapshot_epochs
 
 NAMES = ["dense", "random", "random_tickets", "snip", "grasp", "synflow", "lt", "imp", "wr", "lrr",
          "hybrid", "obd", "scratch_e", "scratch_b"]
+STRUCTURED = ["l1_filter", "slimming", "channel_scale"]  # "Rethinking the Value of Network Pruning"
 
 
 def test_every_method_of_the_design_is_registered():
-    assert sorted(METHODS.names()) == sorted(NAMES)
+    assert sorted(METHODS.names()) == sorted(NAMES + STRUCTURED)
     needs = {n for n in NAMES if METHODS.get(n).needs_pretrain}
     assert needs == {"lt", "imp", "wr", "lrr", "hybrid", "obd", "scratch_e", "scratch_b"}
     data_free = {n for n in NAMES if not METHODS.get(n).uses_data}
@@ -45,7 +46,7 @@ def test_options_from_strings_instances_and_specs():
 
 
 @pytest.mark.parametrize("name, options, message", [
-    ("lotery", {}, "unknown method 'lotery'; known: dense, grasp"),
+    ("lotery", {}, "unknown method 'lotery'; known: channel_scale, dense, grasp"),
     ("snip", {"samples": 3}, "unknown option 'samples' for method snip; accepted options: samples_per_class"),
     ("snip", {"samples_per_class": "ten"}, "option samples_per_class must be int"),
     ("snip", {"samples_per_class": 0}, "samples_per_class must be an integer >= 1"),

@@ -39,7 +39,7 @@ from registry.errors import UserError
 from registry.identity import to_plain
 
 CELL_KEYS = ("dataset", "model", "method", "check", "sparsity", "seed", "method_options",
-             "model_options", "train")
+             "model_options", "train", "retrain")
 RESULT_FIELDS = ("test_acc", "best_test_acc", "train_loss", "test_loss", "achieved_sparsity",
                  "collapsed", "seconds", "epochs")
 
@@ -77,7 +77,10 @@ class TicketsDomain:
         if config.epochs < 1:  # an untrained network is not a result (its train loss would read NaN)
             raise UserError(f"epochs must be at least 1 for a run, got {config.epochs}")
 
-        if not method.prunes:
+        structured = getattr(method, "structured", False)
+        if structured:
+            method.check_sparsity(sparsity)
+        elif not method.prunes:
             if sparsity != 0.0:
                 raise UserError(f"method {method.name} is the unpruned network: sparsity must be 0, got {sparsity}")
             if check.stage != "none":
@@ -89,7 +92,14 @@ class TicketsDomain:
             raise UserError(f"check {check_name!r} does not apply to method {method.name!r}: "
                             f"it uses no data in its pruning step")
         self._check_feasible(method, model, info, model_options, sparsity, config)
-        return {"dataset": dataset, "model": model, "model_options": model_options, "method": method,
+        retrain = None
+        if structured:
+            from tickets.domain_structured import check_structured, retrain_config
+
+            check_structured(method, model, info, model_options, sparsity)
+            retrain = retrain_config(dataset, cell.get("train") or {}, cell.get("retrain") or {})
+        return {"retrain": retrain,
+                "dataset": dataset, "model": model, "model_options": model_options, "method": method,
                 "check": check_name, "check_stage": check.stage, "sparsity": sparsity, "seed": seed,
                 "train": config, "info": info}
 
@@ -99,7 +109,7 @@ class TicketsDomain:
         from tickets.pruning import steps
 
         rule = getattr(method, "rule", None)
-        if rule is not None and sparsity > 0:
+        if isinstance(rule, str) and sparsity > 0:
             from tickets.models import model_family
             from tickets.pruning.ratios import keep_counts
 
@@ -148,12 +158,15 @@ class TicketsDomain:
                 identity["model_options"] = options_identity
             if data_check:
                 identity["data_check"] = data_check
+            # network slimming's sparsity-regularised training: the same shared stage, penalised
+            pretrain_options = method.pretrain_options() if hasattr(method, "pretrain_options") else {}
+            identity.update(pretrain_options)
             spec = {**base_spec, "method": {"name": "dense"}, "check": data_check or "none",
                     "sparsity": 0.0, "data_check": data_check,
-                    "snapshot_epochs": list(steps.snapshot_epochs(config.epochs))}
+                    "snapshot_epochs": list(steps.snapshot_epochs(config.epochs)), **pretrain_options}
             columns = {"dataset": r["dataset"], "model": r["model"], "method": "dense",
                        "check": data_check or "none", "sparsity": 0.0, "seed": r["seed"],
-                       "variant": variant_label({}, train_identity, options_identity)}
+                       "variant": variant_label(pretrain_options, train_identity, options_identity)}
             stages.append(Stage("pretrain", identity, spec, columns))
         if not method.prunes:
             return stages
@@ -170,10 +183,18 @@ class TicketsDomain:
                 "sparsity": r["sparsity"],
                 # the data the pruning step reads (scoring batches, imp's rounds); retraining never
                 "data_check": data_check}
+        if r.get("retrain") is not None and method.uses_retrain_schedule:
+            from tickets.domain_structured import retrain_identity
+
+            spec["retrain"] = _plain_config(r["retrain"])
+            changed = retrain_identity(r["dataset"], config, r["retrain"])
+            if changed:
+                identity["retrain"] = changed
         method_identity = {k: v for k, v in identity["method"].items() if k != "name"}
         columns = {"dataset": r["dataset"], "model": r["model"], "method": method.name,
                    "check": r["check"], "sparsity": r["sparsity"], "seed": r["seed"],
-                   "variant": variant_label(method_identity, train_identity, options_identity)}
+                   "variant": variant_label(method_identity, train_identity, options_identity,
+                                            identity.get("retrain", {}))}
         deps = {"pretrain": stages[0].key} if method.needs_pretrain else {}
         stages.append(Stage("ticket", identity, spec, columns, deps))
         return stages
@@ -266,7 +287,8 @@ class TicketsDomain:
             config=config, info=data.info, data=data, rundir=rundir,
             pretrain_dir=Path(pretrain_dir) if pretrain_dir is not None else None, device=device,
             data_check=spec.get("data_check"), on_epoch=on_epoch, on_step=on_step,
-            phase_started=phase_started)
+            phase_started=phase_started, bn_l1=float(spec.get("bn_l1") or 0.0),
+            retrain_config=_config_from(spec["retrain"]) if spec.get("retrain") else None)
         if kind == "pretrain":
             history = steps.train_dense(ctx)
         elif kind == "ticket":
@@ -281,6 +303,9 @@ class TicketsDomain:
                   "prunable_weights": sum(r["weights"] for r in stats),
                   "seconds_per_epoch": (history.seconds / len(history.records)) if history.records else 0.0,
                   "wall_seconds": time.perf_counter() - started}
+        from tickets.domain_structured import size_columns
+
+        result.update(size_columns(spec, rundir, data.info, stats, result))
         return result
 
 
@@ -294,12 +319,20 @@ def _seed(value: Any) -> int:
     return value
 
 
+def _config_from(fields: Mapping[str, Any]):
+    from tickets.config import TrainConfig
+
+    fields = dict(fields)
+    fields["milestones"] = tuple(fields.get("milestones", ()))
+    return TrainConfig(**fields).validate()
+
+
 def _plain_config(config) -> dict[str, Any]:
     return {f.name: to_plain(getattr(config, f.name)) for f in dataclasses.fields(config)}
 
 
 def variant_label(method_options: Mapping[str, Any], train: Mapping[str, Any],
-                  model_options: Mapping[str, Any]) -> str:
+                  model_options: Mapping[str, Any], retrain: Mapping[str, Any] | None = None) -> str:
     """What a run changes from the defaults, in short: "rule=ascend epochs=3 milestones=2" ("" for
     the papers' settings). Stored as the `variant` column so reports never average different
     configurations together, and readable in `tickets runs ls`."""
@@ -310,6 +343,7 @@ def variant_label(method_options: Mapping[str, Any], train: Mapping[str, Any],
 
     parts = [f"{k}={text(v)}" for part in (method_options, train) for k, v in sorted(part.items())]
     parts += [f"model.{k}={text(v)}" for k, v in sorted(model_options.items())]
+    parts += [f"retrain.{k}={text(v)}" for k, v in sorted((retrain or {}).items())]
     return " ".join(parts)
 
 

@@ -76,6 +76,8 @@ class Grid:
     train: Mapping[str, Any] = field(default_factory=dict)
     model_options: Mapping[str, Any] = field(default_factory=dict)
     exclude: Sequence[Exclusion] = ()
+    # the fine-tuning schedule of structured pipelines (tickets.domain_structured), e.g. {"epochs": 40}
+    retrain: Mapping[str, Any] = field(default_factory=dict)
 
     def _method_values(self) -> list[dict[str, Any]]:
         names = [m if isinstance(m, str) else _method_name(m) for m in _values("methods", self.methods)]
@@ -99,6 +101,8 @@ class Grid:
             "seed": _values("seeds", self.seeds),
         }
         fixed = {"train": dict(self.train), "model_options": dict(self.model_options)}
+        if self.retrain:  # only when given, so the cells of every other study stay as they were
+            fixed["retrain"] = dict(self.retrain)
         return generic.Grid(axes=axes, fixed=fixed, exclude=tuple(self.exclude))
 
 

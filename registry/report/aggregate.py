@@ -16,9 +16,23 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 Query = Callable[[str, Sequence[Any] | None], "pd.DataFrame"]
-METRICS = ("test_acc", "best_test_acc")
+# What a cell can show: accuracies, and the model size of every run ("Params", "FLOPs ↓" columns).
+METRIC_SQL = {
+    "test_acc": '"test_acc"',
+    "best_test_acc": '"best_test_acc"',
+    "params": '"params"',
+    "flops": '"flops"',
+    "params_reduction": '100.0 * (1 - "params" / nullif("dense_params", 0))',  # percent removed
+    "flops_reduction": '100.0 * (1 - "flops" / nullif("dense_flops", 0))',
+}
+METRICS = tuple(METRIC_SQL)
+METRIC_LABELS = {"test_acc": "final-epoch test accuracy (%)", "best_test_acc": "best-epoch test accuracy (%)",
+                 "params": "parameters", "flops": "FLOPs (multiply-accumulates)",
+                 "params_reduction": "Params ↓ (% of the unpruned network's parameters removed)",
+                 "flops_reduction": "FLOPs ↓ (% of the unpruned network's FLOPs removed)"}
 PLAIN_FIELDS = ("key", "kind", "status", "source", "dataset", "model", "method", "check", "sparsity",
-                "seed", "variant", "test_acc", "best_test_acc", "achieved_sparsity", "collapsed")
+                "seed", "variant", "test_acc", "best_test_acc", "achieved_sparsity", "collapsed",
+                "params", "flops", "dense_params", "dense_flops")
 SPARSITY_DIGITS = 6
 
 
@@ -92,10 +106,11 @@ def stats_sql(report: Report, metric: str | None = None, table: str = "run_resul
     select = ", ".join([f'{field_sql(f)} AS "{f}"' for f in fields]
                        + ([] if "variant" in fields else [f"{field_sql('variant')} AS variant"]))
     clauses, params = where_sql(report.filters)
-    clauses = ["status IS DISTINCT FROM 'failed'", f'"{metric}" IS NOT NULL', *clauses]
+    value = METRIC_SQL[metric]
+    clauses = ["status IS DISTINCT FROM 'failed'", f'({value}) IS NOT NULL', *clauses]
     sql = (f"SELECT {select}, count(*) AS n, count(DISTINCT seed) AS seeds, "
-           f"avg(\"{metric}\") AS mean, stddev_samp(\"{metric}\") AS std, "
-           f"min(\"{metric}\") AS lo, max(\"{metric}\") AS hi, "
+           f"avg({value}) AS mean, stddev_samp({value}) AS std, "
+           f"min({value}) AS lo, max({value}) AS hi, "
            f"bool_and(coalesce(collapsed, false)) AS all_collapsed "
            f"FROM {table} WHERE {' AND '.join(clauses)} GROUP BY ALL")
     return sql, params
@@ -120,7 +135,8 @@ def stats_from_frame(report: Report, runs: "pd.DataFrame", metric: str | None = 
     if "studies" not in runs.columns:
         runs["studies"] = None
     runs["spec"] = runs["spec"].map(lambda s: s if isinstance(s, str) or s is None else json.dumps(s))
-    runs = runs.astype({"sparsity": "float64", "test_acc": "float64", "best_test_acc": "float64"})
+    runs = runs.astype({"sparsity": "float64", "test_acc": "float64", "best_test_acc": "float64",
+                        **{c: "float64" for c in ("params", "flops", "dense_params", "dense_flops")}})
     runs["collapsed"] = runs["collapsed"].astype("boolean")
     con = duckdb.connect(":memory:")
     try:

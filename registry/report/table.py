@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Sequence
 
 from registry.errors import UserError
-from registry.report.aggregate import matching, records
+from registry.report.aggregate import METRIC_LABELS, matching, records
 from registry.report.bolding import Candidate, bold_mask
 from registry.report.intervals import INTERVALS
 from registry.report.paper import PaperValue, lookup
@@ -312,7 +312,7 @@ INTERVAL_TEXT = {"std": "mean ± std", "sem": "mean ± standard error", "t95": "
 
 def metric_text(metric: str) -> str:
     """A metric in words; a metric without words here is named as the store names it."""
-    return METRIC_TEXT.get(metric, metric)
+    return METRIC_TEXT.get(metric) or METRIC_LABELS.get(metric, metric)
 
 
 def interval_text(interval: str) -> str:

@@ -74,7 +74,7 @@ LATEX_FONTS = ("normalsize", "small", "footnotesize", "scriptsize", "tiny")  # r
               help="text (default on a terminal), latex, markdown, html or csv; with -o, taken from the "
                    "file's suffix (.tex .md .html .csv .txt) unless given; other suffixes are refused.")
 @click.option("-o", "--output", type=click.Path(), help="Write to this file (a folder with --all) instead of stdout.")
-@click.option("--metric", default=None, help="test_acc (final epoch, default) or best_test_acc.")
+@click.option("--metric", default=None, help="test_acc (final epoch, default), best_test_acc, params, flops, params_reduction or flops_reduction.")
 @click.option("--interval", default=None, help="Bolding interval: std (the paper's), sem or t95.")
 @click.option("--compare", default=None, help="'paper': show the paper's value and the difference per cell.")
 @click.option("--strict", is_flag=True, help="Fail (exit 2) when a declared cell has no runs or pools "

@@ -18,6 +18,7 @@ from tickets.models.base import (
     register_model,
 )
 from tickets.models import vgg, resnet, lenet  # noqa: F401,I001  (fill the registry; listing order)
+from tickets.models import structured  # noqa: F401,E402  (channel-configurable networks for structured pruning)
 
 __all__ = [
     "FAMILIES", "MODELS", "build_model", "check_compatible", "compatible", "count_prunable",

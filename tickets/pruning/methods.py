@@ -449,3 +449,7 @@ def _coerce(method: str, option: str, value: Any, hint: Any) -> Any:
         name = getattr(hint, "__name__", str(hint))
         raise UserError(f"method {method}: option {option} must be {name}, got {value!r}") from None
     return value
+
+
+# the structured methods register themselves into METHODS (tickets.pruning.structured.methods)
+from tickets.pruning.structured import methods as _structured_methods  # noqa: E402,F401

@@ -84,6 +84,8 @@ class RunContext:
     on_step: Callable[[int, int, int], None] | None = None
     phase_started: Callable[[str, int], None] | None = None
     _pruning_data: Any = field(default=None, repr=False)
+    bn_l1: float = 0.0  # network slimming's L1 on BN scales during the large model's training
+    retrain_config: TrainConfig | None = None  # the fine-tuning schedule of structured pipelines
 
     def generator(self, purpose: str) -> "torch.Generator":
         import torch
@@ -160,8 +162,11 @@ def _train(ctx: RunContext, model, config: TrainConfig, *, mask=None, phase: str
 
 def train_dense(ctx: RunContext):
     """The shared dense pretraining (also the `dense` method's whole run), on the pruning data."""
+    from tickets.pruning.structured.penalty import add_bn_l1
+
     model = initial_model(ctx)
     write_layers(ctx, model, None)
+    add_bn_l1(model, ctx.bn_l1)  # no-op unless the stage is network slimming's sparse training
     return _train(ctx, model, ctx.config, phase=PRETRAIN_PHASE, train_view=ctx.train_view(),
                   snapshots=snapshot_epochs(ctx.config.epochs))
 

@@ -1,0 +1,209 @@
+"""The structured methods of "Rethinking the Value of Network Pruning" as pipelines over shared stages.
+
+Each method picks channels (its rule), and its `retrain` option says what is trained afterwards:
+
+- `finetune`: the smaller network inherits the kept weights of the trained large network and is
+  trained with the fine-tuning schedule (the cell's `retrain`, by default the released code's 40
+  epochs at lr 0.001, constant);
+- `scratch_e`: the smaller network from a fresh initialisation, the large model's schedule;
+- `scratch_b`: the same, for int(epochs x dense FLOPs / small FLOPs) epochs, at most `max_scale`
+  (2) times the epochs (the paper caps Scratch-B at twice the budget); milestones scale along.
+
+The large network's training is the shared `pretrain` stage; network slimming's sparsity-regularised
+training is the same stage with `bn_l1` set, shared by all its channel ratios and pipelines.
+Methods with a predefined architecture (l1_filter, channel_scale) train from scratch without any
+large model; slimming's architecture comes from the trained model, so all its pipelines need it.
+
+Files: `structure.json` in the run directory records the smaller network (model name and its
+`channels` option), the kept indices per channel group and the rule, so the network is rebuilt
+from the run directory alone; `flops.json` for Scratch-B's epoch scale."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from registry.atomic import read_json, write_json
+from registry.errors import UserError
+from tickets.pruning import steps
+from tickets.pruning.methods import METHODS, SCRATCH_SEED_OFFSET, Method
+
+RETRAINS = ("finetune", "scratch_e", "scratch_b")
+STRUCTURE_FILE = "structure.json"
+# The released code's fine-tuning (cifar/*/main_finetune.py): 40 epochs, lr 0.001, no decay.
+FINETUNE_SCHEDULE = {"epochs": 40, "lr": 0.001, "milestones": ()}
+
+
+def scratch_b_epochs(epochs: int, dense_flops: int, small_flops: int, max_scale: float) -> int:
+    """int(epochs x dense/small FLOPs) as in the released main_B.py, capped at max_scale x epochs."""
+    if small_flops <= 0:
+        raise UserError("the pruned network has no FLOPs left")
+    return max(1, int(epochs * min(float(max_scale), dense_flops / small_flops)))
+
+
+@dataclass(frozen=True)
+class StructuredMethod(Method):
+    """Shared options and the pipeline; subclasses choose channels (`kept`)."""
+
+    structured: ClassVar[bool] = True
+    uses_data = False
+    automatic: ClassVar[bool] = False  # the architecture depends on the trained large model
+    retrain: str = "finetune"
+    max_scale: float = 2.0
+
+    @property
+    def needs_pretrain(self) -> bool:  # type: ignore[override]
+        return self.retrain == "finetune" or self.automatic
+
+    @property
+    def uses_retrain_schedule(self) -> bool:
+        return self.retrain == "finetune"
+
+    def pretrain_options(self) -> dict[str, Any]:
+        """Options of the shared large-model training this method needs (slimming: bn_l1)."""
+        return {}
+
+    def validate(self):
+        if self.retrain not in RETRAINS:
+            raise UserError(f"method {self.name}: retrain must be one of {', '.join(RETRAINS)}, got {self.retrain!r}")
+        if isinstance(self.max_scale, bool) or not isinstance(self.max_scale, (int, float)) or self.max_scale < 1:
+            raise UserError(f"method {self.name}: max_scale must be >= 1, got {self.max_scale!r}")
+        return self
+
+    def check_sparsity(self, sparsity: float) -> None:
+        """The cell's sparsity is this method's channel ratio (the fraction of channels removed)."""
+        if not 0 < sparsity < 1:
+            raise UserError(f"method {self.name}: the sparsity is the fraction of channels removed and "
+                            f"must be in (0, 1), got {sparsity}")
+
+    def check_model(self, model: str, net, sparsity: float) -> None:
+        """Plan-time check on the large network: structured, and the rule leaves every layer a channel."""
+        from tickets.pruning.structured.rebuild import groups_of
+
+        groups_of(net, model)
+
+    def kept(self, ctx, model) -> dict[str, list[int]]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def rule(self) -> dict[str, Any]:
+        return {"method": self.name, **self.options()}
+
+    def run(self, ctx):
+        return run_structured(ctx, self)
+
+
+def run_structured(ctx, method: StructuredMethod):
+    from tickets.models import build_model
+    from tickets.pruning.structured import rebuild
+    from tickets.pruning.structured.cost import count
+
+    path = ctx.rundir / STRUCTURE_FILE
+    large = steps.pretrained_model(ctx) if method.needs_pretrain else steps.initial_model(ctx)
+    if path.exists():  # an interrupted run: the selection was made, keep it
+        kept = {k: list(v) for k, v in read_json(path)["kept"].items()}
+    else:
+        kept = rebuild.check_kept(large, method.kept(ctx, large), ctx.model_name)
+    small, channels = rebuild.rebuild(large, ctx.model_name, ctx.info, kept)
+    dense, pruned = count(large, ctx.info.shape), count(small, ctx.info.shape)
+    if not path.exists():
+        write_json(path, {"model": ctx.model_name, "model_options": {**dict(ctx.model_options), "channels": channels},
+                          "kept": kept, "rule": method.rule(), "retrain": method.retrain,
+                          "params": pruned["params"], "flops": pruned["flops"],
+                          "dense_params": dense["params"], "dense_flops": dense["flops"]})
+    config = ctx.config
+    if method.retrain == "finetune":
+        config = ctx.retrain_config or ctx.config
+    else:
+        import torch
+
+        torch.manual_seed(ctx.seed + SCRATCH_SEED_OFFSET)
+        small = build_model(ctx.model_name, ctx.info, **{**dict(ctx.model_options), "channels": channels})
+        if method.retrain == "scratch_b":
+            epochs = scratch_b_epochs(ctx.config.epochs, dense["flops"], pruned["flops"], method.max_scale)
+            write_json(ctx.rundir / "flops.json", {"dense_flops": dense["flops"], "sparse_flops": pruned["flops"],
+                                                   "ratio": dense["flops"] / pruned["flops"], "epochs": epochs})
+            config = ctx.config.scaled_to(epochs)
+    steps.write_layers(ctx, small, None)
+    return steps._train(ctx, small, config, phase=steps.RETRAIN_PHASE)
+
+
+@METHODS.register()
+@dataclass(frozen=True)
+class L1Filter(StructuredMethod):
+    """L1-norm filter pruning (Li et al., 2017): per layer, the filters with the largest L1 norms.
+    `variant` A/B: the paper's predefined architectures (sparsity 0); variant "": every layer
+    loses the cell's sparsity as a fraction of its filters."""
+
+    name = "l1_filter"
+    summary = "L1-norm filter pruning to a predefined smaller architecture"
+    variant: str = "A"
+
+    def check_sparsity(self, sparsity):
+        if self.variant:
+            if sparsity != 0:
+                raise UserError(f"method l1_filter variant {self.variant} fixes every layer's ratio: sparsity must "
+                                f"be 0, got {sparsity} (or use variant='' for one ratio in every layer)")
+            return
+        super().check_sparsity(sparsity)
+
+    def check_model(self, model, net, sparsity):
+        from tickets.pruning.structured import presets, select
+
+        super().check_model(model, net, sparsity)
+        if self.variant:
+            presets.check_variant(model, self.variant)
+        else:
+            select.uniform_counts(net, sparsity, model)
+
+    def kept(self, ctx, model):
+        from tickets.pruning.structured import presets, select
+
+        counts = (presets.preset_counts(ctx.model_name, self.variant) if self.variant
+                  else select.uniform_counts(model, ctx.sparsity, ctx.model_name))
+        return select.l1_kept(model, counts, ctx.model_name)
+
+
+@METHODS.register()
+@dataclass(frozen=True)
+class NetworkSlimming(StructuredMethod):
+    """Network slimming (Liu et al., 2017): train with `bn_l1` x sum |BN scale|, remove the sparsity
+    fraction of all BN-headed channels with the globally smallest scales."""
+
+    name = "slimming"
+    summary = "network slimming: L1 on BN scales, global channel threshold"
+    automatic = True
+    bn_l1: float = 1e-4
+
+    def validate(self):
+        super().validate()
+        if isinstance(self.bn_l1, bool) or not isinstance(self.bn_l1, (int, float)) or not self.bn_l1 > 0:
+            raise UserError(f"method slimming: bn_l1 must be > 0, got {self.bn_l1!r}")
+        return self
+
+    def pretrain_options(self):
+        return {"bn_l1": float(self.bn_l1)}
+
+    def kept(self, ctx, model):
+        from tickets.pruning.structured import select
+
+        return select.slimming_kept(model, ctx.sparsity, ctx.model_name)
+
+
+@METHODS.register()
+@dataclass(frozen=True)
+class ChannelScale(StructuredMethod):
+    """Uniform channel scaling: every layer keeps int(width x (1 - sparsity)) channels (the first
+    ones; the weights are not ranked). The baseline of a thinner network of the same shape."""
+
+    name = "channel_scale"
+    summary = "every layer thinned by the same factor"
+
+    def check_model(self, model, net, sparsity):
+        from tickets.pruning.structured import select
+
+        super().check_model(model, net, sparsity)
+        select.uniform_counts(net, sparsity, model)
+
+    def kept(self, ctx, model):
+        from tickets.pruning.structured import select
+
+        return {g: list(range(n)) for g, n in select.uniform_counts(model, ctx.sparsity, ctx.model_name).items()}
