@@ -69,6 +69,8 @@ class Grid:
     train: Mapping[str, Any] = field(default_factory=dict)
     model_options: Mapping[str, Any] = field(default_factory=dict)
     exclude: Sequence[Exclusion] = ()
+    # evaluations of every trained network (tickets.evals): ("calibration", "ood:mnist", "pgd")
+    evals: Sequence[Any] = ()
 
     def _method_values(self) -> list[dict[str, Any]]:
         names = [m if isinstance(m, str) else _method_name(m) for m in _values("methods", self.methods)]
@@ -92,6 +94,9 @@ class Grid:
             "seed": _values("seeds", self.seeds),
         }
         fixed = {"train": dict(self.train), "model_options": dict(self.model_options)}
+        if self.evals:  # only when asked: cells without evals stay exactly as before
+            fixed["evals"] = [e if isinstance(e, str) else e.identity() if hasattr(e, "identity") else dict(e)
+                               for e in _values("evals", self.evals)]
         return generic.Grid(axes=axes, fixed=fixed, exclude=tuple(self.exclude))
 
 

@@ -48,13 +48,16 @@ def _list_reports() -> str:
               help="text (default on a terminal), latex, markdown, html or csv; with -o, taken from the "
                    "file's suffix (.tex .md .html .csv) unless given.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
-@click.option("--metric", default=None, help="test_acc (final epoch, default) or best_test_acc.")
+@click.option("--metric", default=None, help="test_acc (final epoch, default) or best_test_acc; with "
+                                             "--eval, a metric of that evaluation (ece, auroc, adv_acc, ...).")
+@click.option("--eval", "eval_", default=None, help="Show an evaluation's metric instead of test accuracy, "
+                                                     "e.g. --eval calibration --metric ece (see the evals table).")
 @click.option("--interval", default=None, help="Bolding interval: std (the paper's), sem or t95.")
 @click.option("--compare", default=None, help="'paper': show the paper's value and the difference per cell.")
 @click.option("--strict", is_flag=True, help="Fail (exit 2) when a declared cell has no runs or pools "
                                              "different configurations.")
 @click.pass_context
-def report(ctx, name, fmt, output, metric, interval, compare, strict):
+def report(ctx, name, fmt, output, metric, interval, compare, strict, eval_):
     """Render report NAME (table1..table4, figure3, quickstart) from the store; no NAME lists them."""
     from registry.report import make_table, missing_message
     from registry.report.aggregate import METRICS
@@ -70,14 +73,25 @@ def report(ctx, name, fmt, output, metric, interval, compare, strict):
         fmt = {".tex": "latex", ".md": "markdown", ".html": "html", ".htm": "html", ".csv": "csv"}.get(suffix, "text")
     if fmt not in FORMATS:
         raise UserError(f"unknown format {fmt!r}; known: {', '.join(FORMATS.names())}")
-    if metric is not None and metric not in METRICS:
-        raise UserError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
+    if metric is not None and metric not in METRICS and eval_ is None:
+        raise UserError(f"unknown metric {metric!r}; known: {', '.join(METRICS)} (or an evaluation's metric with --eval)")
+    if eval_ is not None and metric is None:
+        raise UserError(f"--eval {eval_} needs --metric: which of its metrics to show (e.g. ece, auroc, adv_acc)")
     if interval is not None:
         INTERVALS.get(interval)
     if compare is not None and compare != "paper":
         raise UserError(f"unknown comparison {compare!r}; known: paper")
     path = check_writable(output) if output else None
     declared, folder = load_report(reports_dir(), name)
+    if eval_ is not None:
+        from dataclasses import replace
+
+        from tickets.evals.metrics import LOWER_IS_BETTER
+
+        declared = replace(declared, eval=eval_, metric=metric, paper=None,
+                           lower_is_better=metric in LOWER_IS_BETTER)
+    elif declared.eval is not None and metric is not None:
+        declared = replace_metric(declared, metric)
     table = make_table(declared, query=_query(_home(ctx)), metric=metric, interval=interval,
                        compare=compare, folder=folder)
     if table.missing:
@@ -110,6 +124,15 @@ def report(ctx, name, fmt, output, metric, interval, compare, strict):
     except OSError as exc:
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
     click.echo(f"wrote {path}", err=True)
+
+
+def replace_metric(declared, metric):
+    """Another metric of the report's own evaluation (e.g. a calibration report showing nll)."""
+    from dataclasses import replace
+
+    from tickets.evals.metrics import LOWER_IS_BETTER
+
+    return replace(declared, metric=metric, lower_is_better=metric in LOWER_IS_BETTER)
 
 
 # ---------------------------------------------------------------- figures
