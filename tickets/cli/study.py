@@ -45,6 +45,12 @@ def _print_plan(plan, title: str) -> None:
     for stage in plan.stages.values():
         kinds[stage.kind] = kinds.get(stage.kind, 0) + 1
     console.print("stages by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
+    missing: dict[str, int] = {}
+    for key, stage in plan.stages.items():
+        if plan.status[key] == "missing":
+            missing[stage.kind] = missing.get(stage.kind, 0) + 1
+    if missing:  # e.g. only "eval" after evaluations were added to a finished study
+        console.print("missing by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(missing.items())))
     console.print(f"{len(plan.stages)} stages with shared pretraining; {plan.unshared_runs} training runs "
                   f"without sharing")
     if plan.ingested:
