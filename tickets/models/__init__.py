@@ -17,7 +17,7 @@ from tickets.models.base import (
     prunable_weights,
     register_model,
 )
-from tickets.models import vgg, resnet, lenet  # noqa: F401,I001  (fill the registry; listing order)
+from tickets.models import vgg, resnet, lenet, resnet_depths, wrn, mlp  # noqa: F401,I001  (fill the registry; listing order)
 
 __all__ = [
     "FAMILIES", "MODELS", "build_model", "check_compatible", "compatible", "count_prunable",
