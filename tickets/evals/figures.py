@@ -29,8 +29,10 @@ def reliability_diagram(bins: Sequence[Mapping[str, Any]], path: str | Path, *, 
         top.set_ylim(0, 1)
         top.set_ylabel("accuracy")
         top.legend(loc="upper left", fontsize=8)
-        heading = title + (f"\nECE {100 * ece:.2f}%" if ece is not None else "")
-        top.set_title(heading, fontsize=9)
+        import textwrap
+
+        heading = textwrap.fill(title, 55) + (f"\nECE {100 * ece:.2f}%" if ece is not None else "")
+        top.set_title(heading, fontsize=8)
         bottom.set_yscale("log")
         bottom.set_xlabel("confidence (max softmax)")
         bottom.set_ylabel("samples")
