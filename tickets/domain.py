@@ -226,7 +226,7 @@ class TicketsDomain:
         if stage["kind"] == "eval":  # reads a finished training stage, trains nothing
             from tickets.evals.run import run_eval
 
-            return run_eval(stage["spec"], rundir, dep_dirs.get("run"), report, data_root=data_root)
+            return run_eval(stage["spec"], rundir, dep_dirs.get("run"), report, data_root=data_root, device=device)
         import torch
 
         from tickets.config import TrainConfig

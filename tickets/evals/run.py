@@ -49,8 +49,8 @@ def final_weights(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     return stage, state["model"]
 
 
-def trained_network(run_dir: Path):
-    """(network in eval mode with the final weights, the run's spec)."""
+def trained_network(run_dir: Path, device=None):
+    """(network in eval mode with the final weights on `device`, the run's stage.json)."""
     import torch
 
     from tickets.data import dataset_info
@@ -61,26 +61,33 @@ def trained_network(run_dir: Path):
     torch.manual_seed(int(spec.get("seed", 0)))
     net = build_model(spec["model"], dataset_info(spec["dataset"]), **dict(spec.get("model_options") or {}))
     net.load_state_dict(weights)
-    return net.eval(), stage
+    return net.to(device or "cpu").eval(), stage
 
 
 def logits_of(net, images, info, batch_size: int = 1000):
-    """Logits of uint8 images [N, C, H, W] under the dataset's normalisation."""
+    """Logits (float64, on the CPU) of uint8 images [N, C, H, W] under the dataset's normalisation,
+    computed in fp32 on the network's device."""
     import torch
 
     from tickets.train.batches import normalise, normaliser
 
-    scale, shift = normaliser(info, torch.device("cpu"))
+    device = next(net.parameters()).device
+    scale, shift = normaliser(info, device)
     out = []
     with torch.no_grad():
         for start in range(0, len(images), batch_size):
-            out.append(net(normalise(images[start:start + batch_size], scale, shift)).double())
+            batch = images[start:start + batch_size].to(device)
+            out.append(net(normalise(batch, scale, shift)).double().cpu())
     return torch.cat(out) if out else torch.zeros(0, info.num_classes, dtype=torch.float64)
 
 
 def run_eval(spec: Mapping[str, Any], rundir: Path, run_dir: Path | None,
-             report: Callable[[Mapping[str, Any]], None] | None = None, *, data_root=None) -> dict[str, Any]:
+             report: Callable[[Mapping[str, Any]], None] | None = None, *, data_root=None,
+             device=None) -> dict[str, Any]:
+    """Evaluate the training run in `run_dir` on `device` (the GPU when there is one)."""
     import torch
+
+    from tickets.train.loop import resolve_device
 
     from tickets.data import load_dataset
     from tickets.evals import metrics
@@ -95,7 +102,8 @@ def run_eval(spec: Mapping[str, Any], rundir: Path, run_dir: Path | None,
     rundir.mkdir(parents=True, exist_ok=True)
     if report is not None:
         report({"event": "phase", "phase": f"eval {label}", "epochs": 0})
-    net, stage = trained_network(run_dir)
+    device = resolve_device(device)
+    net, stage = trained_network(run_dir, device)
     run_spec = stage["spec"]
     data = load_dataset(run_spec["dataset"], root=data_root)
     seed = int(spec.get("seed", run_spec.get("seed", 0)))
@@ -118,9 +126,9 @@ def run_eval(spec: Mapping[str, Any], rundir: Path, run_dir: Path | None,
     else:
         from tickets.evals.attacks import PixelModel, adversarial_accuracy, make_attack
 
-        model = PixelModel(net, data.info.mean, data.info.std).eval()
+        model = PixelModel(net, data.info.mean, data.info.std).to(device).eval()
         n = evaluation.samples or len(data.x_test)
-        images, labels = data.x_test[:n].float() / 255.0, data.y_test[:n]
+        images, labels = (data.x_test[:n].float() / 255.0).to(device), data.y_test[:n].to(device)
         attack = make_attack(evaluation.name, model, eps=evaluation.eps, alpha=getattr(evaluation, "alpha", None),
                              steps=getattr(evaluation, "steps", None))
         with torch.no_grad():
