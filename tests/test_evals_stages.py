@@ -79,6 +79,10 @@ def test_adding_evaluations_to_a_finished_study_runs_only_evaluations(tmp_path):
     table = make_table(report, query=store.frame)
     means = {c.coords["sparsity"]: c.mean for s in table.sections for r in s.rows for c in r.cells if c.mean is not None}
     assert means[0.9] == pytest.approx(by[("random_tickets", "calibration", "ece")])
+    from registry import api
+
+    ece = api.evals(home=home, eval="calibration", eval_metric="ece", method="random_tickets")
+    assert list(ece["value"]) == [by[("random_tickets", "calibration", "ece")]]
     folder = tmp_path / "reports"
     folder.mkdir()
     (folder / "__init__.py").write_text("")
