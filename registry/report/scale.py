@@ -53,6 +53,14 @@ def _xkey(value: Any) -> Any:
         return value
 
 
+def _collapsed(report: Report, rec: Mapping[str, Any]) -> bool:
+    if rec.get("all_collapsed"):
+        return True
+    chance = report.chance.get(rec.get("dataset"))
+    return (report.eval is None and chance is not None and rec.get("mean") is not None
+            and abs(rec["mean"] - chance) <= 0.005 and abs((rec.get("hi") or 0) - (rec.get("lo") or 0)) <= 1e-9)
+
+
 def plot_scale(report: Report, stats: "pd.DataFrame", path: str | Path) -> Path:
     from registry.report.aggregate import records
     from registry.report.figures import _pyplot, _save, check_output
@@ -61,7 +69,9 @@ def plot_scale(report: Report, stats: "pd.DataFrame", path: str | Path) -> Path:
     spec: ScaleFigure = report.figure  # type: ignore[assignment]
     recs = records(stats)
     refs = [r for r in recs if spec.reference and _is(r, spec.reference)]
-    lines = [r for r in recs if r not in refs]
+    # like the paper's figures, collapsed networks (at chance with no spread) are left out and named
+    collapsed = [r for r in recs if r not in refs and _collapsed(report, r)]
+    lines = [r for r in recs if r not in refs and r not in collapsed]
     if not lines:
         raise UserError(f"report {report.name!r}: no runs to draw"
                         + (f"; run them with: tickets study run {report.study}" if report.study else ""))
@@ -107,7 +117,13 @@ def plot_scale(report: Report, stats: "pd.DataFrame", path: str | Path) -> Path:
             bottom.set_ylabel("gap to dense")
             top.legend(fontsize=7)
     fig.suptitle(report.title, fontsize=10)
-    fig.tight_layout()
+    if collapsed:
+        names = "; ".join(f"{spec.series_labels.get(r[spec.series], r[spec.series])} at "
+                          f"{spec.x_labels.get(r[spec.x], r[spec.x])} "
+                          f"({', '.join(_label(r[p], spec.panel_labels, p) for p in spec.panels)})"
+                          for r in collapsed)
+        fig.text(0.01, 0.005, f"not drawn, collapsed to chance: {names}", fontsize=7, ha="left", va="bottom")
+    fig.tight_layout(rect=(0, 0.03 if collapsed else 0, 1, 1))
     try:
         return _save(fig, path)
     finally:

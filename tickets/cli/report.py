@@ -88,7 +88,8 @@ def report(ctx, name, fmt, output, metric, interval, compare, strict, eval_):
 
         from tickets.evals.metrics import LOWER_IS_BETTER
 
-        declared = replace(declared, eval=eval_, metric=metric, paper=None,
+        title = declared.title.split(": ")[0]  # "...: test accuracy" names what is shown
+        declared = replace(declared, eval=eval_, metric=metric, paper=None, title=f"{title}: {eval_} {metric}",
                            lower_is_better=metric in LOWER_IS_BETTER)
     elif declared.eval is not None and metric is not None:
         declared = replace_metric(declared, metric)
