@@ -137,6 +137,14 @@ def running(home: str | os.PathLike | None = None, **filters: Any) -> "pd.DataFr
     return frame.reset_index(drop=True)
 
 
+def evals(home: str | os.PathLike | None = None, **filters: Any) -> "pd.DataFrame":
+    """Rows of the `eval_results` view: one per evaluated run x evaluation x metric (`eval`,
+    `eval_metric`, `value`) with the run's columns, e.g. `evals(eval="calibration", eval_metric="ece")`."""
+    where, params = _where(filters)
+    return store(home).frame(f"SELECT * FROM eval_results{where} ORDER BY dataset, model, method, "
+                             f"\"check\", sparsity, seed, key, eval, eval_metric", params)
+
+
 def resolve_key(prefix: str, home: str | os.PathLike | None = None) -> str:
     prefix = prefix.strip()
     if len(prefix) < 4:

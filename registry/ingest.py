@@ -119,7 +119,7 @@ def _read_run(rundir: Path) -> dict[str, list[dict[str, Any]]]:
         raise CorruptRun(f"{stage_path}: seed {run['seed']} is not an integer in [0, 2**63)")
     run["variant"] = str(run["variant"] or "")
 
-    out: dict[str, list[dict[str, Any]]] = {"runs": [run], "results": [], "epochs": [], "layers": []}
+    out: dict[str, list[dict[str, Any]]] = {"runs": [run], "results": [], "epochs": [], "layers": [], "evals": []}
     if (rundir / "result.json").exists():
         seen = (rundir / "result.json").stat()  # before reading: a later change is noticed by planning
         result = _load(rundir / "result.json", "result.json")
@@ -127,6 +127,9 @@ def _read_run(rundir: Path) -> dict[str, list[dict[str, Any]]]:
             raise CorruptRun(f"{rundir / 'result.json'}: corrupt result.json (not an object)")
         run["status"] = "done"
         run["result_bytes"], run["result_mtime_ns"] = seen.st_size, seen.st_mtime_ns
+        if "evals" in result:  # an evaluation stage: its metrics, no training result of its own
+            out["evals"] = _eval_rows(rundir, key, result, stage)
+            return out
         row = {name: _float(result.get(name)) for name in RESULT_FIELDS
                if name != "collapsed" and name not in COUNT_FIELDS}
         row.update({name: _count(result.get(name)) for name in COUNT_FIELDS})
@@ -176,6 +179,28 @@ def _read_run(rundir: Path) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+def _eval_rows(rundir: Path, key: str, result: dict, stage: dict) -> list[dict[str, Any]]:
+    """Rows of the `evals` table from an evaluation stage's result.json: {"evals": [{"eval",
+    "metric", "value"}], "run_key"?}; the evaluated run is `run_key`, else the stage's "run" dep."""
+    path = rundir / "result.json"
+    run_key = result.get("run_key") or (stage.get("deps") or {}).get("run")
+    if not run_key:
+        raise CorruptRun(f"{path}: evaluation result names no evaluated run (run_key)")
+    rows, seen = [], set()
+    for item in result["evals"]:
+        if not isinstance(item, dict) or not item.get("eval") or not item.get("metric"):
+            raise CorruptRun(f"{path}: malformed evals entry {item!r}")
+        value = _float(item.get("value"))
+        if value is None or not math.isfinite(value):
+            raise CorruptRun(f"{path}: {item['eval']} {item['metric']} = {item.get('value')!r} is not a finite number")
+        ident = (str(item["eval"]), str(item["metric"]))
+        if ident in seen:
+            raise CorruptRun(f"{path}: {ident[0]} {ident[1]} appears twice")
+        seen.add(ident)
+        rows.append({"key": key, "run_key": str(run_key), "eval": ident[0], "metric": ident[1], "value": value})
+    return rows
+
+
 def frames_of(rows: Mapping[str, list[dict[str, Any]]]) -> dict[str, "pd.DataFrame"]:
     import pandas as pd
 
@@ -188,7 +213,7 @@ def ingest(store: "Store", rundirs: Iterable[str | Path]) -> tuple[int, list[str
     """Ingest finished run directories in one short write session.
 
     Returns (rows written, problems): each problem is one line naming a run that was left out."""
-    merged: dict[str, list[dict[str, Any]]] = {"runs": [], "results": [], "epochs": [], "layers": []}
+    merged: dict[str, list[dict[str, Any]]] = {"runs": [], "results": [], "epochs": [], "layers": [], "evals": []}
     problems: list[str] = []
     for rundir in rundirs:
         rundir = Path(rundir)
@@ -209,6 +234,7 @@ def ingest(store: "Store", rundirs: Iterable[str | Path]) -> tuple[int, list[str
         frames["results"] = frames["results"].drop_duplicates("key", keep="last")
         frames["epochs"] = frames["epochs"].drop_duplicates(["key", "phase", "epoch"], keep="last")
         frames["layers"] = frames["layers"].drop_duplicates(["key", "idx"], keep="last")
+        frames["evals"] = frames["evals"].drop_duplicates(["key", "eval", "metric"], keep="last")
     try:
         return store.replace_runs(frames), problems
     except Exception as exc:

@@ -115,7 +115,19 @@ class Result(SQLModel, table=True):
     dense_flops: Optional[int] = Field(default=None, sa_column=Column(BigInteger))
 
 
-TABLES = {"runs": Run, "epochs": Epoch, "layers": Layer, "results": Result}
+class Eval(SQLModel, table=True):
+    """One metric of one evaluation stage (`key`) of a trained run (`run_key`): e.g.
+    (key, run_key, "calibration", "ece", 0.031). Filled from an eval stage's result.json "evals"."""
+
+    __tablename__ = "evals"
+    key: str = Field(primary_key=True)
+    run_key: str
+    eval: str = Field(primary_key=True)
+    metric: str = Field(primary_key=True)
+    value: Optional[float] = _double()
+
+
+TABLES = {"runs": Run, "epochs": Epoch, "layers": Layer, "results": Result, "evals": Eval}
 # Explicit column lists, in table order, for every bulk insert.
 COLUMNS = {name: [c.name for c in model.__table__.columns] for name, model in TABLES.items()}
 
@@ -126,6 +138,14 @@ SELECT r.key, r.kind, r.status, r.source, r.dataset, r.model, r.method, r."check
        r.seed, coalesce(r.variant, '') AS variant, s.test_acc, s.best_test_acc, s.achieved_sparsity,
        s.collapsed, r.spec, coalesce(r.studies, '') AS studies, s.params, s.flops, s.dense_params, s.dense_flops
 FROM runs r LEFT JOIN results s ON s.key = r.key
+"""
+
+# Evaluation metrics next to the evaluated run's columns: one row per run x evaluation x metric.
+# `value` is the metric; `eval_key` the evaluation stage. Reports with `eval=` read this view.
+EVAL_RESULTS_VIEW = """
+CREATE OR REPLACE VIEW eval_results AS
+SELECT e.key AS eval_key, e.eval, e.metric AS eval_metric, e.value, rr.*
+FROM evals e JOIN run_results rr ON rr.key = e.run_key
 """
 
 
@@ -358,6 +378,7 @@ def _create_schema(con: Any) -> None:
                 kind = column.type.compile(dialect=dialect)
                 con.execute(f'ALTER TABLE {model.__tablename__} ADD COLUMN "{column.name}" {kind}')
     con.execute(RUN_RESULTS_VIEW)
+    con.execute(EVAL_RESULTS_VIEW)
 
 
 def _select_list(table: str) -> str:

@@ -21,6 +21,11 @@ Stages (in dependency order; the last one carries the cell's result):
 - ``ticket``: a pruned network. Identity:
       {dataset, model, method: {name, options not at default}, sparsity, seed, check?, train?,
        model_options?}  + deps {"pretrain": key} for methods that need it.
+- ``eval``: one evaluation (`tickets.evals`) of the cell's trained network, one stage per entry
+  of the cell's `evals`. Identity {eval: {name, options not at default}} + deps {"run": key of the
+  training stage}; columns are the evaluated run's. They follow the training stage, so the
+  stage carrying the cell's training result is the last one that is not an eval; a cell without
+  `evals` expands exactly as before (same stages, same keys).
 
 The stage spec is the fully resolved cell (every option, every training field) plus what the stage
 needs to run (`snapshot_epochs`, `data_check`); `run` rebuilds everything from it."""
@@ -39,7 +44,7 @@ from registry.errors import UserError
 from registry.identity import to_plain
 
 CELL_KEYS = ("dataset", "model", "method", "check", "sparsity", "seed", "method_options",
-             "model_options", "train", "retrain")
+             "model_options", "train", "retrain", "evals")
 RESULT_FIELDS = ("test_acc", "best_test_acc", "train_loss", "test_loss", "achieved_sparsity",
                  "collapsed", "seconds", "epochs")
 
@@ -98,10 +103,12 @@ class TicketsDomain:
 
             check_structured(method, model, info, model_options, sparsity)
             retrain = retrain_config(dataset, cell.get("train") or {}, cell.get("retrain") or {})
+        from tickets.evals.stages import resolve_evals
+
         return {"retrain": retrain,
                 "dataset": dataset, "model": model, "model_options": model_options, "method": method,
                 "check": check_name, "check_stage": check.stage, "sparsity": sparsity, "seed": seed,
-                "train": config, "info": info}
+                "train": config, "info": info, "evals": resolve_evals(cell.get("evals"))}
 
     def _check_feasible(self, method, model, info, model_options, sparsity, config) -> None:
         """Catch at planning time what would fail hours into a run: ratio rules that cannot reach
@@ -132,8 +139,11 @@ class TicketsDomain:
                                 f"use method option prune_classifier=true")
 
     def expand(self, cell: Mapping[str, Any]) -> list[Stage]:
+        from tickets.evals.stages import eval_stages
+
         r = self.resolve(cell)
-        return self.stages(r)
+        stages = self.stages(r)
+        return stages + eval_stages(stages[-1], r["evals"], seed=r["seed"])
 
     def stages(self, r: Mapping[str, Any]) -> list[Stage]:
         from tickets.config import defaults_for
@@ -205,8 +215,10 @@ class TicketsDomain:
         find it ready; what still cannot be had is returned as one line each."""
         from tickets.data.base import locate
 
+        from tickets.evals.stages import datasets_needed
+
         problems = []
-        for name in sorted({str(s.columns["dataset"]) for s in stages}):
+        for name in sorted({str(s.columns["dataset"]) for s in stages} | datasets_needed(stages)):
             if locate(name) is not None:
                 continue
             if not fetch:
@@ -239,6 +251,10 @@ class TicketsDomain:
         registry's worker writes each report to progress.json; a progress bar asks for more often).
         `device` defaults to the GPU when there is one; `data` (already loaded) saves a reload when
         a caller runs several stages of the same dataset in one process."""
+        if stage["kind"] == "eval":  # reads a finished training stage, trains nothing
+            from tickets.evals.run import run_eval
+
+            return run_eval(stage["spec"], rundir, dep_dirs.get("run"), report, data_root=data_root, device=device)
         import torch
 
         from tickets.config import TrainConfig

@@ -78,6 +78,8 @@ class Grid:
     exclude: Sequence[Exclusion] = ()
     # the fine-tuning schedule of structured pipelines (tickets.domain_structured), e.g. {"epochs": 40}
     retrain: Mapping[str, Any] = field(default_factory=dict)
+    # evaluations of every trained network (tickets.evals): ("calibration", "ood:mnist", "pgd")
+    evals: Sequence[Any] = ()
 
     def _method_values(self) -> list[dict[str, Any]]:
         names = [m if isinstance(m, str) else _method_name(m) for m in _values("methods", self.methods)]
@@ -103,6 +105,9 @@ class Grid:
         fixed = {"train": dict(self.train), "model_options": dict(self.model_options)}
         if self.retrain:  # only when given, so the cells of every other study stay as they were
             fixed["retrain"] = dict(self.retrain)
+        if self.evals:  # only when asked: cells without evals stay exactly as before
+            fixed["evals"] = [e if isinstance(e, str) else e.identity() if hasattr(e, "identity") else dict(e)
+                               for e in _values("evals", self.evals)]
         return generic.Grid(axes=axes, fixed=fixed, exclude=tuple(self.exclude))
 
 

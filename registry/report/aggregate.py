@@ -95,10 +95,17 @@ def _param(name: str, value: Any) -> Any:
 
 
 def stats_sql(report: Report, metric: str | None = None, table: str = "run_results") -> tuple[str, list[Any]]:
-    """The GROUP BY that turns runs into per-cell statistics for `report`."""
+    """The GROUP BY that turns runs into per-cell statistics for `report`. A report with `eval`
+    reads the store's `eval_results` view instead: the evaluation's `metric` of each run."""
     metric = metric or report.metric
+    if report.eval is not None:  # eval_results: the evaluated run's columns + eval, eval_metric, value
+        return _stats_sql(report, "value", "eval_results", ["eval = ?", "eval_metric = ?"], [report.eval, metric])
     if metric not in METRICS:
         raise UserError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
+    return _stats_sql(report, metric, table, [], [])
+
+
+def _stats_sql(report: Report, metric: str, table: str, extra: list[str], extra_params: list[Any]):
     fields = report.fields()
     # Runs of different variants (non-default options) come back as separate records of one cell,
     # and `seeds` counts distinct seeds, so the table can tell pooled configurations and repeated
@@ -106,14 +113,14 @@ def stats_sql(report: Report, metric: str | None = None, table: str = "run_resul
     select = ", ".join([f'{field_sql(f)} AS "{f}"' for f in fields]
                        + ([] if "variant" in fields else [f"{field_sql('variant')} AS variant"]))
     clauses, params = where_sql(report.filters)
-    value = METRIC_SQL[metric]
-    clauses = ["status IS DISTINCT FROM 'failed'", f'({value}) IS NOT NULL', *clauses]
+    value = METRIC_SQL.get(metric, f'"{metric}"')
+    clauses = [*extra, "status IS DISTINCT FROM 'failed'", f'({value}) IS NOT NULL', *clauses]
     sql = (f"SELECT {select}, count(*) AS n, count(DISTINCT seed) AS seeds, "
            f"avg({value}) AS mean, stddev_samp({value}) AS std, "
            f"min({value}) AS lo, max({value}) AS hi, "
            f"bool_and(coalesce(collapsed, false)) AS all_collapsed "
            f"FROM {table} WHERE {' AND '.join(clauses)} GROUP BY ALL")
-    return sql, params
+    return sql, [*extra_params, *params]
 
 
 def stats_from_query(report: Report, query: Query, metric: str | None = None) -> "pd.DataFrame":

@@ -93,7 +93,9 @@ class Report:
     caption: str = ""
     auto_rows: AutoRows | None = None
     group_by: Axis | None = None  # discover groups from a field instead of listing them
-    metric: str = "test_acc"  # or best_test_acc
+    metric: str = "test_acc"  # or best_test_acc; with `eval`, a metric of that evaluation ("ece")
+    eval: str | None = None  # an evaluation label ("calibration", "ood:digits"): cells show its `metric`
+    lower_is_better: bool = False  # bolding picks the lowest mean (ECE, NLL, FPR@95)
     interval: str = "std"  # INTERVALS name: std (the paper's), sem, t95
     seeds: int = 3  # expected seeds per cell; fewer are marked
     chance: Mapping[str, float] = field(default_factory=dict)  # dataset -> chance accuracy (percent)

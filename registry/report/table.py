@@ -262,7 +262,9 @@ def build_table(report: Report, stats: "pd.DataFrame", *, metric: str | None = N
         # bold per column within the group
         for j in range(len(columns)):
             column = [r.cells[j] for r in trows]
-            marks = bold_mask([Candidate(c.mean, c.std, c.n, c.collapsed, r.reference or c.blank or c.missing)
+            sign = -1.0 if report.lower_is_better else 1.0  # ECE, NLL, FPR: the best is the lowest
+            marks = bold_mask([Candidate(None if c.mean is None else sign * c.mean, c.std, c.n, c.collapsed,
+                                         r.reference or c.blank or c.missing)
                                for r, c in zip(trows, column)], interval)
             for c, b in zip(column, marks):
                 c.bold = b
@@ -291,8 +293,8 @@ def build_table(report: Report, stats: "pd.DataFrame", *, metric: str | None = N
     if missing:
         footnotes.append("n/a: no runs in the store")
     rule = interval_text(interval)
-    footnotes.append(f"Bold: mean within the best row's interval ({rule}) in its column; "
-                     f"{metric_text(metric)}.")
+    shown = f"{report.eval} {metric}" if report.eval is not None else metric_text(metric)
+    footnotes.append(f"Bold: mean within the best row's interval ({rule}) in its column; {shown}.")
 
     header = []
     for k, axis in enumerate(report.columns):

@@ -74,7 +74,10 @@ LATEX_FONTS = ("normalsize", "small", "footnotesize", "scriptsize", "tiny")  # r
               help="text (default on a terminal), latex, markdown, html or csv; with -o, taken from the "
                    "file's suffix (.tex .md .html .csv .txt) unless given; other suffixes are refused.")
 @click.option("-o", "--output", type=click.Path(), help="Write to this file (a folder with --all) instead of stdout.")
-@click.option("--metric", default=None, help="test_acc (final epoch, default), best_test_acc, params, flops, params_reduction or flops_reduction.")
+@click.option("--metric", default=None, help="test_acc (final epoch, default), best_test_acc, params, flops, params_reduction or flops_reduction; "
+                                             "with --eval, a metric of that evaluation (ece, auroc, adv_acc, ...).")
+@click.option("--eval", "eval_", default=None, help="Show an evaluation's metric instead of test accuracy, "
+                                                     "e.g. --eval calibration --metric ece (see the evals table).")
 @click.option("--interval", default=None, help="Bolding interval: std (the paper's), sem or t95.")
 @click.option("--compare", default=None, help="'paper': show the paper's value and the difference per cell.")
 @click.option("--strict", is_flag=True, help="Fail (exit 2) when a declared cell has no runs or pools "
@@ -90,7 +93,7 @@ LATEX_FONTS = ("normalsize", "small", "footnotesize", "scriptsize", "tiny")  # r
               help="Only runs that study NAME asked for (see `tickets runs ls --study`).")
 @click.pass_context
 def report(ctx, name, all_, fmt, output, metric, interval, compare, strict, font_size, fit, wide, split,
-           study_name=None):
+           study_name=None, eval_=None):
     """Render report NAME (table1..table4, figure3, quickstart) from the store; no NAME lists them."""
     from registry.report.aggregate import METRICS
     from registry.report.intervals import INTERVALS
@@ -114,8 +117,10 @@ def report(ctx, name, all_, fmt, output, metric, interval, compare, strict, font
         fmt = "text"
     if fmt not in FORMATS:
         raise UserError(f"unknown format {fmt!r}; known: {', '.join(FORMATS.names())}")
-    if metric is not None and metric not in METRICS:
-        raise UserError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
+    if metric is not None and metric not in METRICS and eval_ is None:
+        raise UserError(f"unknown metric {metric!r}; known: {', '.join(METRICS)} (or an evaluation's metric with --eval)")
+    if eval_ is not None and metric is None:
+        raise UserError(f"--eval {eval_} needs --metric: which of its metrics to show (e.g. ece, auroc, adv_acc)")
     if interval is not None:
         INTERVALS.get(interval)
     if compare is not None and compare != "paper":
@@ -127,7 +132,7 @@ def report(ctx, name, all_, fmt, output, metric, interval, compare, strict, font
         _report_all(ctx, Path(output), fmt, metric, interval, compare, strict, options, study_name)
         return
     path = check_writable(output) if output else None
-    table = _table(ctx, name, metric, interval, compare, strict, study_name=study_name)
+    table = _table(ctx, name, metric, interval, compare, strict, study_name=study_name, eval_=eval_)
     if path is None and fmt == "text":
         from rich.console import Console
 
@@ -147,7 +152,7 @@ def report(ctx, name, all_, fmt, output, metric, interval, compare, strict, font
     click.echo(f"wrote {path}", err=True)
 
 
-def _table(ctx, name, metric, interval, compare, strict, warn=True, study_name=None):
+def _table(ctx, name, metric, interval, compare, strict, warn=True, study_name=None, eval_=None):
     """Report NAME laid out from the store; missing and pooled cells warned about (or refused)."""
     from registry.report import make_table, missing_message
     from registry.report.loader import find_report
@@ -157,6 +162,16 @@ def _table(ctx, name, metric, interval, compare, strict, warn=True, study_name=N
         import dataclasses
 
         declared = dataclasses.replace(declared, filters={**declared.filters, "study": study_name})
+    if eval_ is not None:
+        from dataclasses import replace
+
+        from tickets.evals.metrics import LOWER_IS_BETTER
+
+        title = declared.title.split(": ")[0]  # "...: test accuracy" names what is shown
+        declared = replace(declared, eval=eval_, metric=metric, paper=None, title=f"{title}: {eval_} {metric}",
+                           lower_is_better=metric in LOWER_IS_BETTER)
+    elif declared.eval is not None and metric is not None:
+        declared = replace_metric(declared, metric)
     _store_here(_home(ctx))
     try:
         table = make_table(declared, query=_query(_home(ctx)), metric=metric, interval=interval,
@@ -242,6 +257,15 @@ def _report_figure(ctx, declared, metric, path: Path) -> str | None:
         click.echo(f"no figure for {declared.name}: {exc}", err=True)
         return None
     return drawn.name
+
+
+def replace_metric(declared, metric):
+    """Another metric of the report's own evaluation (e.g. a calibration report showing nll)."""
+    from dataclasses import replace
+
+    from tickets.evals.metrics import LOWER_IS_BETTER
+
+    return replace(declared, metric=metric, lower_is_better=metric in LOWER_IS_BETTER)
 
 
 # ---------------------------------------------------------------- figures

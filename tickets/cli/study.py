@@ -49,7 +49,14 @@ def _print_plan(plan, title: str) -> None:
     for stage in plan.stages.values():
         kinds[stage.kind] = kinds.get(stage.kind, 0) + 1
     console.print("stages by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
-    console.print(f"{len(plan.stages)} stages with shared pretraining; {plan.unshared_runs} training runs "
+    missing: dict[str, int] = {}
+    for key, stage in plan.stages.items():
+        if plan.status[key] == "missing":
+            missing[stage.kind] = missing.get(stage.kind, 0) + 1
+    if missing:  # e.g. only "eval" after evaluations were added to a finished study
+        console.print("missing by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(missing.items())))
+    trainings = sum(1 for keys in plan.cell_keys for k in keys if plan.stages[k].kind != "eval")
+    console.print(f"{len(plan.stages)} stages with shared pretraining; {trainings} training runs "
                   f"without sharing")
     if plan.ingested:
         console.print(f"ingested {plan.ingested} finished runs")

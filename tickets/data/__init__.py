@@ -17,7 +17,7 @@ from tickets.data.base import (
     locate,
     register_dataset,
 )
-from tickets.data import cifar, tinyimagenet, mnist, synthetic  # noqa: F401,I001  (fill the registry)
+from tickets.data import cifar, tinyimagenet, mnist, synthetic, svhn  # noqa: F401,I001  (fill the registry)
 
 __all__ = [
     "DATASETS", "DatasetInfo", "DatasetSource", "TensorData", "cache_path", "data_root",

@@ -1,0 +1,53 @@
+"""The Random Pruning report declarations: rules as rows via the spec, the paper's depth values beside
+ours, and the scale figure (accuracy and gap to dense against depth)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from registry.report import make_table
+from registry.report.figures import plot_report
+from registry.report.loader import load_report
+
+REPORTS = Path(__file__).resolve().parents[1] / "reports"
+
+
+def _runs():
+    rows = []
+    for model, base in (("resnet20", 92.0), ("resnet56", 93.0)):
+        for seed in range(3):
+            spec = {"model_options": {"width": 16}, "method": {"name": "dense"}}
+            rows.append(dict(key=f"d{model}{seed}", dataset="cifar10", model=model, method="dense", check="none",
+                             sparsity=0.0, seed=seed, test_acc=base + 0.1 * seed, spec=json.dumps(spec)))
+            for rule, drop in (("erk", 1.0), ("uniform", 2.0)):
+                for sparsity in (0.5, 0.9):
+                    spec = {"model_options": {"width": 16}, "method": {"name": "random_tickets", "rule": rule}}
+                    rows.append(dict(key=f"{model}{rule}{sparsity}{seed}", dataset="cifar10", model=model,
+                                     method="random_tickets", check="none", sparsity=sparsity, seed=seed,
+                                     test_acc=base - drop * sparsity + 0.1 * seed, spec=json.dumps(spec)))
+    return pd.DataFrame(rows)
+
+
+def test_depth_report_rows_by_rule_and_the_papers_values_beside_ours():
+    report, folder = load_report(REPORTS, "random_pruning_depth")
+    table = make_table(report, runs=_runs(), compare="paper", folder=folder)
+    cells = {(s.label, r.key, c.coords.get("sparsity"), c.coords["dataset"]): c
+             for s in table.sections for r in s.rows for c in r.cells if not c.blank}
+    erk = cells[("ResNet-20", "erk", 0.9, "cifar10")]
+    assert erk.mean == pytest.approx(92.0 - 0.9 + 0.1) and erk.n == 3
+    assert erk.paper.mean == pytest.approx(87.79)
+    dense = cells[("ResNet-56", "dense", None, "cifar10")]
+    assert dense.mean == pytest.approx(93.1) and dense.paper.mean == pytest.approx(93.15)
+    assert cells[("ResNet-44", "erk", 0.9, "cifar10")].missing
+
+
+def test_depth_figure_draws_accuracy_and_gap_to_dense(tmp_path):
+    from registry.report.aggregate import stats_from_frame
+
+    report, _ = load_report(REPORTS, "random_pruning_depth")
+    stats = stats_from_frame(report, _runs())
+    path = plot_report(report, stats, tmp_path / "depth.png")
+    assert path.stat().st_size > 10_000
