@@ -68,7 +68,8 @@ class TicketsDomain:
         info = _dataset_info(dataset)
         model_options = _model_options(model, info, cell.get("model_options") or {})
 
-        method = method_from(cell["method"], cell.get("method_options") or {})
+        # options whose default depends on the dataset/network drop out of the identity at it
+        method = method_from(cell["method"], cell.get("method_options") or {}).canonical(dataset, model)
         check_name = str(cell.get("check") or "none")
         check = CHECKS.get(check_name)
         sparsity = check_sparsity(cell.get("sparsity", 0.0))
@@ -166,11 +167,12 @@ class TicketsDomain:
             identity["train"] = train_identity
         if options_identity:
             identity["model_options"] = options_identity
-        spec = {**base_spec, "method": {"name": method.name, **method.options()}, "check": r["check"],
+        resolved = method.resolved(r["dataset"], r["model"])
+        spec = {**base_spec, "method": {"name": method.name, **resolved.options()}, "check": r["check"],
                 "sparsity": r["sparsity"],
                 # the data the pruning step reads (scoring batches, imp's rounds); retraining never
                 "data_check": data_check}
-        method_identity = {k: v for k, v in identity["method"].items() if k != "name"}
+        method_identity = method.variant_options()
         columns = {"dataset": r["dataset"], "model": r["model"], "method": method.name,
                    "check": r["check"], "sparsity": r["sparsity"], "seed": r["seed"],
                    "variant": variant_label(method_identity, train_identity, options_identity)}
