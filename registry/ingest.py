@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from registry.store import Store
 
 RESULT_FIELDS = ("test_acc", "best_test_acc", "train_loss", "test_loss", "achieved_sparsity",
-                 "collapsed", "seconds")
+                 "collapsed", "seconds", "val_selected_test_acc")
 EPOCH_FIELDS = ("train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds")
 LAYER_FIELDS = ("layer", "shape", "weights", "kept", "keep_ratio")
 

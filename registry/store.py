@@ -103,6 +103,8 @@ class Result(SQLModel, table=True):
     collapsed: Optional[bool] = None
     seconds: Optional[float] = _double()
     extra: Optional[str] = _text()  # other result fields, JSON
+    # test accuracy at the epoch of best held-out validation accuracy (runs with a val_split)
+    val_selected_test_acc: Optional[float] = _double()
 
 
 TABLES = {"runs": Run, "epochs": Epoch, "layers": Layer, "results": Result}
@@ -114,7 +116,7 @@ RUN_RESULTS_VIEW = """
 CREATE OR REPLACE VIEW run_results AS
 SELECT r.key, r.kind, r.status, r.source, r.dataset, r.model, r.method, r."check", r.sparsity,
        r.seed, coalesce(r.variant, '') AS variant, s.test_acc, s.best_test_acc, s.achieved_sparsity,
-       s.collapsed, r.spec
+       s.collapsed, r.spec, s.val_selected_test_acc
 FROM runs r LEFT JOIN results s ON s.key = r.key
 """
 

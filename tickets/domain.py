@@ -41,7 +41,7 @@ from registry.identity import to_plain
 CELL_KEYS = ("dataset", "model", "method", "check", "sparsity", "seed", "method_options",
              "model_options", "train")
 RESULT_FIELDS = ("test_acc", "best_test_acc", "train_loss", "test_loss", "achieved_sparsity",
-                 "collapsed", "seconds", "epochs")
+                 "collapsed", "seconds", "epochs", "val_selected_test_acc")
 
 
 class TicketsDomain:

@@ -48,7 +48,13 @@ def _save(fig: Any, path: Path) -> Path:
     return path
 
 
-def plot_report(report: Report, stats: "pd.DataFrame", path: str | Path) -> Path:
+def _metric_label(metric: str) -> str:
+    """The y axis names the accuracy the figure shows (final, best on test, validation-selected)."""
+    return {"test_acc": "final test accuracy (%)", "best_test_acc": "best test accuracy (%)",
+            "val_selected_test_acc": "test acc. at best val. epoch (%)"}.get(metric, metric)
+
+
+def plot_report(report: Report, stats: "pd.DataFrame", path: str | Path, metric: str | None = None) -> Path:
     """One panel per distinct combination of the figure's panel fields; one line (mean ± std error
     bars) per series value, against the x field."""
     path = check_output(path)
@@ -90,7 +96,7 @@ def plot_report(report: Report, stats: "pd.DataFrame", path: str | Path) -> Path
         ax.set_title(" / ".join(spec.panel_labels.get(v, str(v)) for v in panel))
         ax.set_xticks(range(len(xs)), [f"{x:.0%}" if spec.x == "sparsity" else f"{x:g}" for x in xs])
         ax.set_xlabel(spec.x)
-        ax.set_ylabel("test accuracy (%)" if report.metric == "test_acc" else "best test accuracy (%)")
+        ax.set_ylabel(_metric_label(metric or report.metric))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     for ax in list(axes.flat)[len(panels):]:

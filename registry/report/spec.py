@@ -93,7 +93,10 @@ class Report:
     caption: str = ""
     auto_rows: AutoRows | None = None
     group_by: Axis | None = None  # discover groups from a field instead of listing them
-    metric: str = "test_acc"  # or best_test_acc
+    metric: str = "test_acc"  # or best_test_acc, val_selected_test_acc (aggregate.METRICS)
+    # the metric the `paper` file's numbers are ("Best acc" in the seed paper's code: best_test_acc);
+    # `--compare paper` uses it unless told otherwise, and says so when told otherwise
+    paper_metric: str | None = None
     interval: str = "std"  # INTERVALS name: std (the paper's), sem, t95
     seeds: int = 3  # expected seeds per cell; fewer are marked
     chance: Mapping[str, float] = field(default_factory=dict)  # dataset -> chance accuracy (percent)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Sequence
 
 from registry.errors import UserError
-from registry.report.aggregate import matching, records
+from registry.report.aggregate import METRIC_LABELS, matching, records
 from registry.report.bolding import Candidate, bold_mask
 from registry.report.intervals import INTERVALS
 from registry.report.paper import PaperValue, lookup
@@ -290,7 +290,7 @@ def build_table(report: Report, stats: "pd.DataFrame", *, metric: str | None = N
     rule = "mean ± std" if interval == "std" else {"sem": "mean ± standard error",
                                                    "t95": "95% t-interval"}.get(interval, interval)
     footnotes.append(f"Bold: mean within the best row's interval ({rule}) in its column; "
-                     f"{'final' if metric == 'test_acc' else 'best'}-epoch test accuracy (%).")
+                     f"{METRIC_LABELS.get(metric, metric)} (%).")
 
     header = []
     for k, axis in enumerate(report.columns):

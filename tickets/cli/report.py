@@ -48,7 +48,9 @@ def _list_reports() -> str:
               help="text (default on a terminal), latex, markdown, html or csv; with -o, taken from the "
                    "file's suffix (.tex .md .html .csv) unless given.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
-@click.option("--metric", default=None, help="test_acc (final epoch, default) or best_test_acc.")
+@click.option("--metric", default=None, help="test_acc (final epoch), best_test_acc (best epoch on the test "
+              "set: what the paper printed, the paper tables' default) or val_selected_test_acc (test "
+              "accuracy at the best epoch on a held-out split; runs trained with val_split).")
 @click.option("--interval", default=None, help="Bolding interval: std (the paper's), sem or t95.")
 @click.option("--compare", default=None, help="'paper': show the paper's value and the difference per cell.")
 @click.option("--strict", is_flag=True, help="Fail (exit 2) when a declared cell has no runs or pools "
@@ -144,7 +146,7 @@ class FigureGroup(click.Group):
 def _report_figure_command(name: str) -> click.Command:
     @click.command(name=name, help=f"Draw the figure of report {name!r} (suffix .png, .pdf or .svg).")
     @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
-    @click.option("--metric", default=None, help="test_acc (default) or best_test_acc.")
+    @click.option("--metric", default=None, help="test_acc, best_test_acc or val_selected_test_acc.")
     @click.pass_context
     def draw(ctx, output, metric):
         from registry.report.aggregate import stats_from_query
@@ -155,7 +157,7 @@ def _report_figure_command(name: str) -> click.Command:
         check_writable(output)
         declared, _ = load_report(reports_dir(), name)
         stats = stats_from_query(declared, _query(_home(ctx)), metric)
-        click.echo(f"wrote {plot_report(declared, stats, output)}", err=True)
+        click.echo(f"wrote {plot_report(declared, stats, output, metric)}", err=True)
 
     return draw
 
