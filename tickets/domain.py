@@ -133,9 +133,15 @@ class TicketsDomain:
 
         method, config = r["method"], r["train"]
         train_identity = to_plain(config, defaults=defaults_for(r["dataset"]))
-        defaults = default_model_options(r["model"])
-        options_identity = {k: to_plain(v) for k, v in sorted(r["model_options"].items())
-                            if k not in defaults or to_plain(defaults[k]) != to_plain(v)}
+        from tickets.models import model_identity_defaults
+
+        def differing(defaults):
+            return {k: to_plain(v) for k, v in sorted(r["model_options"].items())
+                    if k not in defaults or to_plain(defaults[k]) != to_plain(v)}
+
+        # identity omits the values old keys were computed at; the variant, today's defaults
+        options_identity = differing(model_identity_defaults(r["model"]))
+        options_variant = differing(default_model_options(r["model"]))
         data_check = r["check"] if r["check_stage"] == "data" else None
         base_spec = {"dataset": r["dataset"], "model": r["model"], "model_options": r["model_options"],
                      "seed": r["seed"], "train": _plain_config(config)}
@@ -154,7 +160,7 @@ class TicketsDomain:
                     "snapshot_epochs": list(steps.snapshot_epochs(config.epochs))}
             columns = {"dataset": r["dataset"], "model": r["model"], "method": "dense",
                        "check": data_check or "none", "sparsity": 0.0, "seed": r["seed"],
-                       "variant": variant_label({}, train_identity, options_identity)}
+                       "variant": variant_label({}, train_identity, options_variant)}
             stages.append(Stage("pretrain", identity, spec, columns))
         if not method.prunes:
             return stages
@@ -175,7 +181,7 @@ class TicketsDomain:
         method_identity = method.variant_options()
         columns = {"dataset": r["dataset"], "model": r["model"], "method": method.name,
                    "check": r["check"], "sparsity": r["sparsity"], "seed": r["seed"],
-                   "variant": variant_label(method_identity, train_identity, options_identity)}
+                   "variant": variant_label(method_identity, train_identity, options_variant)}
         deps = {"pretrain": stages[0].key} if method.needs_pretrain else {}
         stages.append(Stage("ticket", identity, spec, columns, deps))
         return stages
