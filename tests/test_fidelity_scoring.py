@@ -228,3 +228,22 @@ def test_synflow_method_uses_the_reference_rule_by_default_and_v1_keeps_rounding
     assert sum(int(m.sum()) for m in ref.values()) == round(total * 0.05)
     for g, w in zip(ref.values(), want):
         assert (g != w).sum() <= 1
+
+
+def test_identity_names_the_fidelity_and_v1_keeps_the_old_keys():
+    from tickets.domain import DOMAIN
+
+    def stage(method, **options):
+        return DOMAIN.expand({"dataset": "cifar10", "model": "resnet32", "method": method,
+                              "method_options": options, "sparsity": 0.9, "seed": 0})[-1]
+
+    # keys of main before this change (the same cells), pinned: v1 must reproduce them
+    assert stage("grasp", fidelity="v1").key == "4e4f54910df9e059"
+    assert stage("snip", fidelity="v1").key == "bb94a5dfe6f4c7fe"
+    assert stage("synflow", fidelity="v1").key == "a3efc71cbf07f0bc"
+    for name in ("grasp", "snip", "synflow"):
+        new, old = stage(name), stage(name, fidelity="v1")
+        assert new.key != old.key and new.identity["method"]["fidelity"] == "released"
+        assert new.columns["variant"] == "" and old.columns["variant"] == "fidelity=v1"
+    assert stage("snip", samples_per_class=10).key == stage("snip").key
+    assert stage("grasp").spec["method"]["reinit_classifier"] is True

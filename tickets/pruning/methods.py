@@ -174,10 +174,9 @@ class _ReleasedCode(Method):
         return out
 
     def variant_options(self) -> dict[str, Any]:
-        out = super().variant_options()
-        if out.get("fidelity") == fidelity_rules.RELEASED:
-            del out["fidelity"]
-        return out
+        """Non-default options, `fidelity=v1` included: the released behaviour is the papers'
+        setting (variant ""), the old one is labelled even though its key omits it."""
+        return dict(to_plain(self))
 
     def canonical(self, dataset, model):
         return fidelity_rules.canonical(self, dataset, model)
