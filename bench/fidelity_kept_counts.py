@@ -3,9 +3,9 @@ after the fidelity change (docs/FIDELITY.md).
 
 Run once per code version, then render both:
 
-    PYTHONPATH=/work/main python bench/fidelity_kept_counts.py --label before --out /tmp/before.json
-    PYTHONPATH=$PWD       python bench/fidelity_kept_counts.py --label after  --out /tmp/after.json
-    python bench/fidelity_kept_counts.py --render /tmp/before.json /tmp/after.json > docs/fidelity_kept_counts.md
+    PYTHONPATH=/work/main python bench/fidelity_kept_counts.py --label before --out docs/fidelity_kept_counts/before.json
+    PYTHONPATH=$PWD       python bench/fidelity_kept_counts.py --label after  --out docs/fidelity_kept_counts/after.json
+    python bench/fidelity_kept_counts.py --render docs/fidelity_kept_counts/{before,after}.json > docs/fidelity_kept_counts.md
 
 Data: 1,000 random uint8 3x32x32 images, 100 per class, with CIFAR-10's normalisation and
 augmentation (the scorers only see their class-balanced batch). One seed; the methods' own batch
