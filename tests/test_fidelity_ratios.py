@@ -2,6 +2,8 @@
 as the released SmartRatio does; `tickets ratios`, `study plan` and the report say so."""
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 from click.testing import CliRunner
 
@@ -22,7 +24,7 @@ def released_ascend_first_layer(sizes, linear, p):
 
 
 def test_ascend_on_resnet32_empties_the_first_conv_and_ratios_says_so():
-    sizes = [__import__("math").prod(shape) for _, shape in _layers("resnet32", dataset_info("cifar10"), "{}")]
+    sizes = [math.prod(shape) for _, shape in _layers("resnet32", dataset_info("cifar10"), "{}")]
     for p in (0.9, 0.95, 0.98):
         assert released_ascend_first_layer(sizes, sizes[-1], p) == 0
         result = CliRunner().invoke(cli, ["ratios", "resnet32", "--rule", "ascend", "--sparsity", str(p), "--json"])

@@ -216,7 +216,7 @@ def test_synflow_follows_the_reference_kept_count_rule():
     assert rounded != counts[:-1]
 
 
-def test_synflow_method_uses_the_reference_rule_by_default_and_v1_keeps_rounding(tmp_path):
+def test_synflow_method_uses_the_reference_rule_by_default(tmp_path):
     assert method_from("synflow").fidelity == "released"
     ctx = context(tmp_path, method="synflow")
     ctx = dataclasses.replace(ctx, sparsity=0.95)
