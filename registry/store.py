@@ -113,6 +113,8 @@ class Result(SQLModel, table=True):
     flops: Optional[int] = Field(default=None, sa_column=Column(BigInteger))
     dense_params: Optional[int] = Field(default=None, sa_column=Column(BigInteger))
     dense_flops: Optional[int] = Field(default=None, sa_column=Column(BigInteger))
+    # test accuracy at the epoch of best held-out validation accuracy (runs with a val_split)
+    val_selected_test_acc: Optional[float] = _double()
 
 
 class Eval(SQLModel, table=True):
@@ -136,7 +138,8 @@ RUN_RESULTS_VIEW = """
 CREATE OR REPLACE VIEW run_results AS
 SELECT r.key, r.kind, r.status, r.source, r.dataset, r.model, r.method, r."check", r.sparsity,
        r.seed, coalesce(r.variant, '') AS variant, s.test_acc, s.best_test_acc, s.achieved_sparsity,
-       s.collapsed, r.spec, coalesce(r.studies, '') AS studies, s.params, s.flops, s.dense_params, s.dense_flops
+       s.collapsed, r.spec, coalesce(r.studies, '') AS studies, s.params, s.flops, s.dense_params, s.dense_flops,
+       s.val_selected_test_acc
 FROM runs r LEFT JOIN results s ON s.key = r.key
 """
 

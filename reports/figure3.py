@@ -21,6 +21,7 @@ REPORT = Report(
     row_title="Method (data used for pruning)",
     seeds=3,
     chance=CHANCE,
+    metric="best_test_acc",  # what the seed code prints ("Best acc"); docs/FIDELITY.md item 7
     study="studies/figure3_sanity_initial.py",
     figure=FigureSpec(panels=("model", "dataset", "method"), series="check", x="sparsity",
                       series_labels=CHECKS, panel_labels={**METHODS, **MODELS, "cifar10": "CIFAR-10"}),

@@ -22,4 +22,7 @@ REPORT = Report(
     chance=CHANCE,
     study="studies/table1_cifar.py",
     paper="paper/table1.csv",
+    # the seed code prints "Best acc" (best test accuracy over epochs); see docs/FIDELITY.md item 7
+    metric="best_test_acc",
+    paper_metric="best_test_acc",
 )

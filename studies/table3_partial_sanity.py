@@ -10,7 +10,7 @@ study = Study(
     "table3_partial_sanity",
     Grid(datasets=("cifar10",), models=MODELS, methods=("dense",), sparsities=(0.0,), seeds=SEEDS),
     Grid(datasets=("cifar10",), models=MODELS, methods=("lt", "lrr"), sparsities=SPARSITIES, seeds=SEEDS),
-    Grid(datasets=("cifar10",), models=MODELS, methods=("lrr",), checks=("shuffle_weights", "half_data"),
+    Grid(datasets=("cifar10",), models=MODELS, methods=("lrr",), checks=("shuffle_weights", "half_data_seed"),
          sparsities=SPARSITIES, seeds=SEEDS),
     resources={"slurm": {"gpus_per_run": 1, "cpus_per_run": 4, "mem": "16G", "time": "06:00:00"}},
     description="LRR passes the sanity checks: weight shuffling and half the data both hurt it.",

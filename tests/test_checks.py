@@ -20,7 +20,8 @@ def images(n=2000, seed=0):
 def test_stages():
     stages = {name: CHECKS.get(name).stage for name in CHECKS.names()}
     assert stages == {"none": "none", "random_labels": "data", "random_pixels": "data", "corrupt": "data",
-                      "half_data": "data", "rearrange": "mask", "shuffle_weights": "mask", "reinit": "mask"}
+                      "half_data": "data", "half_data_seed": "data", "rearrange": "mask",
+                      "shuffle_weights": "mask", "reinit": "mask"}
     with pytest.raises(UserError, match="known: .*rearrange"):
         CHECKS.get("rearange_typo")
 

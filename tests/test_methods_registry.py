@@ -24,9 +24,18 @@ def test_every_method_of_the_design_is_registered():
 
 
 def test_paper_defaults():
-    assert method_from("snip").samples_per_class == 10
-    grasp = method_from("grasp")
-    assert (grasp.samples_per_class, grasp.temperature) == (10, 200.0)
+    # options whose default depends on the dataset/network are None until a run resolves them
+    assert method_from("snip").samples_per_class is None
+    assert method_from("snip").resolved("cifar10", "resnet32").samples_per_class == 10
+    grasp = method_from("grasp").resolved("cifar10", "vgg19")
+    assert (grasp.samples_per_class, grasp.iterations, grasp.temperature) == (10, 1, 200.0)
+    assert (grasp.reinit_classifier, grasp.half_batches, grasp.augment) == (True, True, True)
+    deep = method_from("grasp").resolved("cifar10", "resnet56")
+    assert (deep.samples_per_class, deep.iterations) == (1, 10)
+    tiny = method_from("snip").resolved("tinyimagenet", "vgg19")
+    assert (tiny.samples_per_class, tiny.iterations) == (1, 10)
+    old = method_from("grasp", {"fidelity": "v1"}).resolved("tinyimagenet", "resnet110")
+    assert (old.samples_per_class, old.iterations, old.reinit_classifier, old.augment) == (10, 1, False, False)
     assert method_from("synflow").iterations == 100
     assert method_from("random_tickets").rule == "smart"
     assert method_from("hybrid").rule == "smart"
@@ -51,6 +60,8 @@ def test_options_from_strings_instances_and_specs():
     ("snip", {"samples_per_class": "ten"}, "option samples_per_class must be int"),
     ("snip", {"samples_per_class": 0}, "samples_per_class must be an integer >= 1"),
     ("lt", {"prune_classifier": "maybe"}, "option prune_classifier must be bool"),
+    ("grasp", {"fidelity": "paper"}, "fidelity must be one of released, v1, got 'paper'"),
+    ("grasp", {"iterations": "0"}, "iterations must be an integer >= 1"),
     ("random_tickets", {"rule": "golden"}, "unknown ratio rule 'golden'"),
     ("scratch_b", {"max_scale": 0.5}, "max_scale must be >= 1"),
 ])

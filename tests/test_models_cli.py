@@ -20,7 +20,8 @@ def test_models_json_has_the_paper_counts():
     rows = {row["model"]: row for row in json.loads(result.output)["models"]}
     assert rows["resnet32"]["prunable"] == 1_855_584 and rows["resnet32"]["num_layers"] == 34
     assert rows["vgg19"]["prunable"] == 20_024_000 and rows["vgg19"]["num_layers"] == 17
-    assert rows["resnet32"]["options"] == {"width": 32}
+    assert rows["resnet32"]["options"] == {"width": 32, "block": "basic"}
+    assert (rows["resnet56"]["depth"], rows["resnet56"]["block"], rows["resnet56"]["widths"]) == (56, "basic", [16, 32, 64])
     assert rows["lenet5"]["compatible"] is False and "28x28 grayscale" in rows["lenet5"]["reason"]
 
 

@@ -22,7 +22,8 @@ def home(tmp_path):
     runs["key"] = [f"k{i:04d}" for i in range(len(runs))]
     layers = pd.DataFrame([{"key": "k0010", "idx": i, "layer": f"features.{i}.weight", "weights": 100,
                             "kept": 100 - 20 * i, "keep_ratio": (100 - 20 * i) / 100} for i in range(4)])
-    Store(home).add_new_runs({"runs": runs, "results": runs[["key", "test_acc"]], "layers": layers})
+    Store(home).add_new_runs({"runs": runs, "results": runs[["key", "test_acc", "best_test_acc"]],
+                              "layers": layers})
     return home
 
 
@@ -76,8 +77,9 @@ def test_figures(home, tmp_path):
     extra = runs[runs["method"].isin(["lt", "snip"]) & (runs["dataset"] == "cifar10")].copy()
     extra["check"] = "corrupt"
     extra["test_acc"] -= 1.0
+    extra["best_test_acc"] -= 1.0
     extra["key"] = [f"c{i:04d}" for i in range(len(extra))]
-    Store(home).add_new_runs({"runs": extra, "results": extra[["key", "test_acc"]]})
+    Store(home).add_new_runs({"runs": extra, "results": extra[["key", "test_acc", "best_test_acc"]]})
     out = tmp_path / "fig3.png"
     code, text = invoke(home, "figure", "figure3", "-o", str(out))
     assert code == 0, text
@@ -107,7 +109,7 @@ def test_store_import_of_paper_numbers_renders_tables_1_to_4_with_the_papers_bol
     from registry.report.loader import load_report
     from test_report_paper import REPORTS, TABLES, expected_bold, rendered_cells
 
-    columns = ["dataset", "model", "method", "check", "sparsity", "seed", "test_acc"]
+    columns = ["dataset", "model", "method", "check", "sparsity", "seed", "test_acc", "best_test_acc"]
     runs = pd.concat([imported_runs(name)[columns] for name in TABLES]).drop_duplicates()
     exchange = tmp_path / "paper.csv"
     runs.to_csv(exchange, index=False)

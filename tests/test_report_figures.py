@@ -89,7 +89,7 @@ def test_figure3_warns_when_a_series_is_missing_everywhere(tmp_path):
     runs = runs[runs["check"] == "none"]
     from registry.store import Store
 
-    Store(home).add_new_runs({"runs": runs, "results": runs[["key", "test_acc"]]})
+    Store(home).add_new_runs({"runs": runs, "results": runs[["key", "test_acc", "best_test_acc"]]})
     code, out = invoke(home, "figure", "figure3", "-o", str(tmp_path / "f.svg"))
     assert code == 0, out
     assert "figure 'figure3' draws no corrupted data, layerwise rearrange: no runs of those series" in out

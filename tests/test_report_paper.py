@@ -46,7 +46,9 @@ def imported_runs(name) -> pd.DataFrame:
             runs.append({"key": f"{name}-{len(runs)}", "kind": "ticket", "status": "imported",
                          "source": "imported", "dataset": line["dataset"], "model": line["model"],
                          "sparsity": float(line["sparsity"]) if line["sparsity"] else 0.0, "seed": seed,
-                         "test_acc": value, "check": "none", **where[line["row"]]})
+                         # the paper prints the seed code's "Best acc", which the tables show
+                         "test_acc": value, "best_test_acc": value, "check": "none",
+                         **where[line["row"]]})
     return pd.DataFrame(runs)
 
 
@@ -126,7 +128,7 @@ def test_table3_collapsed_column_has_no_bold_and_collapsed_cells_print_chance():
 def test_compare_with_paper_shows_zero_difference_for_its_own_numbers():
     report, folder = load_report(REPORTS, "table4")
     runs = imported_runs("table4")
-    runs.loc[(runs["method"] == "hybrid") & (runs["dataset"] == "cifar100"), "test_acc"] += 0.5
+    runs.loc[(runs["method"] == "hybrid") & (runs["dataset"] == "cifar100"), "best_test_acc"] += 0.5
     table = make_table(report, runs=runs, compare="paper", folder=folder)
     diffs = {(r.key, c.coords["dataset"]): c.diff_s for s in table.sections for r in s.rows
              for c in r.cells if not c.blank}

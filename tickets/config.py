@@ -28,6 +28,8 @@ class TrainConfig:
     precision: str = "auto"
     channels_last: bool = True
     compile: bool = False
+    # Fraction of the training set held out to select the epoch (tickets.train.validation); 0 = none.
+    val_split: float = 0.0
 
     def validate(self) -> "TrainConfig":
         if self.epochs < 0:
@@ -36,6 +38,8 @@ class TrainConfig:
             raise UserError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.lr <= 0:
             raise UserError(f"lr must be > 0, got {self.lr}")
+        if not 0.0 <= self.val_split < 1.0:
+            raise UserError(f"val_split must be a fraction in [0, 1), got {self.val_split}")
         if self.precision not in PRECISIONS:
             raise UserError(f"unknown precision {self.precision!r}; known: {', '.join(PRECISIONS)}")
         if list(self.milestones) != sorted(self.milestones) or any(m < 0 for m in self.milestones):

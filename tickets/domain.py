@@ -46,7 +46,7 @@ from registry.identity import to_plain
 CELL_KEYS = ("dataset", "model", "method", "check", "sparsity", "seed", "method_options",
              "model_options", "train", "retrain", "evals")
 RESULT_FIELDS = ("test_acc", "best_test_acc", "train_loss", "test_loss", "achieved_sparsity",
-                 "collapsed", "seconds", "epochs")
+                 "collapsed", "seconds", "epochs", "val_selected_test_acc")
 
 
 class TicketsDomain:
@@ -73,7 +73,8 @@ class TicketsDomain:
         info = _dataset_info(dataset)
         model_options = _model_options(model, info, cell.get("model_options") or {})
 
-        method = method_from(cell["method"], cell.get("method_options") or {})
+        # options whose default depends on the dataset/network drop out of the identity at it
+        method = method_from(cell["method"], cell.get("method_options") or {}).canonical(dataset, model)
         check_name = str(cell.get("check") or "none")
         check = CHECKS.get(check_name)
         sparsity = check_sparsity(cell.get("sparsity", 0.0))
@@ -152,9 +153,15 @@ class TicketsDomain:
 
         method, config = r["method"], r["train"]
         train_identity = to_plain(config, defaults=defaults_for(r["dataset"]))
-        defaults = default_model_options(r["model"])
-        options_identity = {k: to_plain(v) for k, v in sorted(r["model_options"].items())
-                            if k not in defaults or to_plain(defaults[k]) != to_plain(v)}
+        from tickets.models import model_identity_defaults
+
+        def differing(defaults):
+            return {k: to_plain(v) for k, v in sorted(r["model_options"].items())
+                    if k not in defaults or to_plain(defaults[k]) != to_plain(v)}
+
+        # identity omits the values old keys were computed at; the variant, today's defaults
+        options_identity = differing(model_identity_defaults(r["model"]))
+        options_variant = differing(default_model_options(r["model"]))
         data_check = r["check"] if r["check_stage"] == "data" else None
         base_spec = {"dataset": r["dataset"], "model": r["model"], "model_options": r["model_options"],
                      "seed": r["seed"], "train": _plain_config(config)}
@@ -176,7 +183,7 @@ class TicketsDomain:
                     "snapshot_epochs": list(steps.snapshot_epochs(config.epochs)), **pretrain_options}
             columns = {"dataset": r["dataset"], "model": r["model"], "method": "dense",
                        "check": data_check or "none", "sparsity": 0.0, "seed": r["seed"],
-                       "variant": variant_label(pretrain_options, train_identity, options_identity)}
+                       "variant": variant_label(pretrain_options, train_identity, options_variant)}
             stages.append(Stage("pretrain", identity, spec, columns))
         if not method.prunes:
             return stages
@@ -189,7 +196,8 @@ class TicketsDomain:
             identity["train"] = train_identity
         if options_identity:
             identity["model_options"] = options_identity
-        spec = {**base_spec, "method": {"name": method.name, **method.options()}, "check": r["check"],
+        resolved = method.resolved(r["dataset"], r["model"])
+        spec = {**base_spec, "method": {"name": method.name, **resolved.options()}, "check": r["check"],
                 "sparsity": r["sparsity"],
                 # the data the pruning step reads (scoring batches, imp's rounds); retraining never
                 "data_check": data_check}
@@ -200,10 +208,10 @@ class TicketsDomain:
             changed = retrain_identity(r["dataset"], config, r["retrain"])
             if changed:
                 identity["retrain"] = changed
-        method_identity = {k: v for k, v in identity["method"].items() if k != "name"}
+        method_identity = method.variant_options()
         columns = {"dataset": r["dataset"], "model": r["model"], "method": method.name,
                    "check": r["check"], "sparsity": r["sparsity"], "seed": r["seed"],
-                   "variant": variant_label(method_identity, train_identity, options_identity,
+                   "variant": variant_label(method_identity, train_identity, options_variant,
                                             identity.get("retrain", {}))}
         deps = {"pretrain": stages[0].key} if method.needs_pretrain else {}
         stages.append(Stage("ticket", identity, spec, columns, deps))

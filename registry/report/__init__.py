@@ -32,6 +32,8 @@ def make_table(report: Report, *, runs: "pd.DataFrame | None" = None, query: "Qu
 
     if (runs is None) == (query is None):
         raise ValueError("give exactly one of runs= or query=")
+    if compare == "paper" and metric is None and report.paper_metric:
+        metric = report.paper_metric  # compare like with like
     stats = stats_from_frame(report, runs, metric) if runs is not None else stats_from_query(report, query, metric)
     if stats.empty:
         raise UserError(missing_message(report, None))
@@ -42,7 +44,14 @@ def make_table(report: Report, *, runs: "pd.DataFrame | None" = None, query: "Qu
         if not report.paper:
             raise UserError(f"report {report.name!r} has no paper data to compare with")
         paper = load_paper(Path(folder or ".") / report.paper)
-    return build_table(report, stats, metric=metric, interval=interval, paper=paper)
+    table = build_table(report, stats, metric=metric, interval=interval, paper=paper)
+    if paper is not None and report.paper_metric and (metric or report.metric) != report.paper_metric:
+        from registry.report.aggregate import METRIC_LABELS
+
+        ours, theirs = metric or report.metric, report.paper_metric
+        table.footnotes.append(f"Caution: ours are {METRIC_LABELS.get(ours, ours)}; the paper's numbers "
+                               f"are {METRIC_LABELS.get(theirs, theirs)}.")
+    return table
 
 
 def missing_message(report: Report, missing: list[str] | None, shown: int = 3) -> str:

@@ -26,7 +26,9 @@ if TYPE_CHECKING:  # pragma: no cover
 SUFFIXES = (".png", ".pdf", ".svg")
 Drawn = tuple[Path, list[str]]
 SeriesLabel = Callable[[Mapping[str, Any]], str]  # a run's (or cell's) fields -> legend label
-METRIC_LABELS = {"test_acc": "test accuracy (%)", "best_test_acc": "best test accuracy (%)"}
+# the y axis names the accuracy the figure shows (final, best on test, validation-selected)
+METRIC_LABELS = {"test_acc": "final test accuracy (%)", "best_test_acc": "best test accuracy (%)",
+                 "val_selected_test_acc": "test acc. at best val. epoch (%)"}
 
 
 def metric_label(metric: str) -> str:
@@ -116,7 +118,7 @@ def _sparsity_ticks(ax: Any, xs: Sequence[float]) -> dict[float, float]:
 # ---------------------------------------------------------------- a report's figure (Figure 3)
 
 def plot_report(report: Report, stats: "pd.DataFrame", path: str | Path,
-                options: FigureOptions | None = None) -> Drawn:
+                options: FigureOptions | None = None, metric: str | None = None) -> Drawn:
     """One panel per distinct combination of the figure's panel fields; one line (mean ± std error
     bars) per series value, against the x field. Warns about declared series a panel lacks."""
     path = check_output(path)
@@ -171,7 +173,7 @@ def plot_report(report: Report, stats: "pd.DataFrame", path: str | Path,
             if spec.x != "sparsity":
                 ax.set_xlabel(spec.x)
             if i % ncols == 0:
-                ax.set_ylabel(metric_label(report.metric))
+                ax.set_ylabel(metric_label(metric or report.metric))
             ax.grid(alpha=0.3)
         ordered = {spec.series_labels.get(s, str(s)): None for s in styles.order(data[spec.series].dropna())}
         entries = {label: entries[label] for label in ordered if label in entries}

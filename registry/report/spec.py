@@ -96,6 +96,9 @@ class Report:
     metric: str = "test_acc"  # or best_test_acc; with `eval`, a metric of that evaluation ("ece")
     eval: str | None = None  # an evaluation label ("calibration", "ood:digits"): cells show its `metric`
     lower_is_better: bool = False  # bolding picks the lowest mean (ECE, NLL, FPR@95)
+    # the metric the `paper` file's numbers are ("Best acc" in the seed paper's code: best_test_acc);
+    # `--compare paper` uses it unless told otherwise, and says so when told otherwise
+    paper_metric: str | None = None
     interval: str = "std"  # INTERVALS name: std (the paper's), sem, t95
     seeds: int = 3  # expected seeds per cell; fewer are marked
     chance: Mapping[str, float] = field(default_factory=dict)  # dataset -> chance accuracy (percent)

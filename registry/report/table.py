@@ -292,6 +292,12 @@ def build_table(report: Report, stats: "pd.DataFrame", *, metric: str | None = N
                         c.diff_s = f"{round(c.diff, d) + 0.0:+.{d}f}" if c.diff is not None else ""
     if missing:
         footnotes.append("n/a: no runs in the store")
+    collapsed_rows = sorted({trow.label for section in sections for trow in section.rows
+                             for c in trow.cells if c.collapsed and not c.missing and not c.blank})
+    if collapsed_rows:  # say why a row reads chance instead of leaving it to look like a result
+        shown = ", ".join(collapsed_rows[:3]) + (f" and {len(collapsed_rows) - 3} more" if len(collapsed_rows) > 3 else "")
+        footnotes.append(f"Collapsed (never bold): {shown} — every run of the cell emptied a layer "
+                         f"or sits at chance; its accuracy is chance, not a result of the method")
     rule = interval_text(interval)
     shown = f"{report.eval} {metric}" if report.eval is not None else metric_text(metric)
     footnotes.append(f"Bold: mean within the best row's interval ({rule}) in its column; {shown}.")
@@ -308,7 +314,9 @@ def build_table(report: Report, stats: "pd.DataFrame", *, metric: str | None = N
                  caption_note=caption_note(metric, interval))
 
 
-METRIC_TEXT = {"test_acc": "final-epoch test accuracy in %", "best_test_acc": "best-epoch test accuracy in %"}
+METRIC_TEXT = {"test_acc": "final-epoch test accuracy in %",
+               "best_test_acc": "best-epoch test accuracy in % (epoch chosen on the test set, as the paper printed)",
+               "val_selected_test_acc": "test accuracy in % at the epoch of best held-out validation accuracy"}
 INTERVAL_TEXT = {"std": "mean ± std", "sem": "mean ± standard error", "t95": "95% t-interval"}
 
 

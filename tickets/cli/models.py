@@ -21,7 +21,8 @@ def _describe(name: str, info, options: dict, with_layers: bool) -> dict:
     spend importing torch._dynamo."""
     from tickets import models as M
 
-    row = {"model": name, "family": M.model_family(name), "options": {**M.model_options(name), **options}}
+    row = {"model": name, "family": M.model_family(name), "options": {**M.model_options(name), **options},
+           **M.model_structure(name, options)}
     try:
         M.check_compatible(name, info)
     except UserError as exc:
@@ -79,13 +80,16 @@ def _print_models(rows: list[dict], info, show_layers: bool) -> None:
     table.add_column("family")
     table.add_column("prunable weights", justify="right")
     table.add_column("layers", justify="right")
+    table.add_column("depth · block · widths")
     table.add_column("options")
     for row in rows:
         opts = escape(", ".join(f"{k}={v}" for k, v in row["options"].items()) or "-")
+        shape = (f"{row['depth']} · {row['block']} · {'-'.join(map(str, row['widths']))}"
+                 if "depth" in row else "-")
         if row["compatible"]:
-            table.add_row(row["model"], row["family"], f"{row['prunable']:,}", str(row["num_layers"]), opts)
+            table.add_row(row["model"], row["family"], f"{row['prunable']:,}", str(row["num_layers"]), shape, opts)
         else:
-            table.add_row(row["model"], row["family"], "[dim]n/a[/dim]", "-",
+            table.add_row(row["model"], row["family"], "[dim]n/a[/dim]", "-", shape,
                           f"[dim]{escape(row['reason'].split('; ')[0])}[/dim]")
     console.print(table)
     if not show_layers:

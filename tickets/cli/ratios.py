@@ -77,6 +77,8 @@ def ratios(model: str, dataset: str, rule: str, sparsity: float, options: tuple[
     plan = plan_ratios(rule, net, sparsity, M.model_family(model))
     if plot:
         plot_plan(plan, Path(plot), f"{model} on {dataset}: {rule} at sparsity {sparsity}")
+    for line in plan.warnings():  # a collapsed rule says so instead of training to chance silently
+        click.echo(f"warning: {line}", err=True)
     if as_json:
         options_used = {**M.model_options(model), **opts}  # defaults included, as `tickets models` shows them
         click.echo(json.dumps({"model": model, "dataset": dataset, "options": options_used, **plan.to_dict()},

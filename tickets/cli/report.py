@@ -74,7 +74,9 @@ LATEX_FONTS = ("normalsize", "small", "footnotesize", "scriptsize", "tiny")  # r
               help="text (default on a terminal), latex, markdown, html or csv; with -o, taken from the "
                    "file's suffix (.tex .md .html .csv .txt) unless given; other suffixes are refused.")
 @click.option("-o", "--output", type=click.Path(), help="Write to this file (a folder with --all) instead of stdout.")
-@click.option("--metric", default=None, help="test_acc (final epoch, default), best_test_acc, params, flops, params_reduction or flops_reduction; "
+@click.option("--metric", default=None, help="test_acc (final epoch), best_test_acc (best epoch on the test set: what the paper printed, "
+                                             "the paper tables' default), val_selected_test_acc (test accuracy at the best epoch on a held-out "
+                                             "split; runs trained with val_split), params, flops, params_reduction or flops_reduction; "
                                              "with --eval, a metric of that evaluation (ece, auroc, adv_acc, ...).")
 @click.option("--eval", "eval_", default=None, help="Show an evaluation's metric instead of test accuracy, "
                                                      "e.g. --eval calibration --metric ece (see the evals table).")
@@ -352,7 +354,7 @@ def _drawn(result) -> None:
 def _report_figure_command(name: str) -> click.Command:
     @click.command(name=name, help=f"Draw the figure of report {name!r} (suffix .png, .pdf or .svg).")
     @_print_options
-    @click.option("--metric", default=None, help="test_acc (default) or best_test_acc.")
+    @click.option("--metric", default=None, help="test_acc, best_test_acc or val_selected_test_acc (default: the report's own metric).")
     @click.pass_context
     def draw(ctx, output, size, title, metric):
         from registry.report import make_table, missing_message
@@ -369,7 +371,7 @@ def _report_figure_command(name: str) -> click.Command:
             table = make_table(declared, query=query, metric=metric)
             if table.missing:
                 click.echo(f"warning: {missing_message(declared, table.missing)}", err=True)
-        _drawn(plot_report(declared, stats, output, options))
+        _drawn(plot_report(declared, stats, output, options, metric=metric))
 
     return draw
 

@@ -95,6 +95,10 @@ def plan(ctx: click.Context, file: str) -> None:
     p = make_plan(s, Store(_home(ctx)))
     _print_plan(p, f"study {s.name}")
     _readiness(p)
+    from tickets.pruning.ratio_warnings import study_ratio_warnings
+
+    for line in study_ratio_warnings(p.stages.values()):
+        click.echo(f"warning: {line}", err=True)
 
 
 def _readiness(plan) -> None:

@@ -11,8 +11,10 @@ from tickets.models.base import (
     compatible,
     count_prunable,
     model_family,
+    model_identity_defaults,
     model_names,
     model_options,
+    model_structure,
     prunable_layers,
     prunable_weights,
     register_model,
@@ -22,6 +24,6 @@ from tickets.models import structured  # noqa: F401,E402  (channel-configurable 
 
 __all__ = [
     "FAMILIES", "MODELS", "build_model", "check_compatible", "compatible", "count_prunable",
-    "model_family", "model_names", "model_options", "prunable_layers", "prunable_weights",
+    "model_family", "model_identity_defaults", "model_names", "model_options", "model_structure", "prunable_layers", "prunable_weights",
     "register_model",
 ]

@@ -25,16 +25,21 @@ PRUNABLE_TYPES = (nn.Conv2d, nn.Linear)
 
 
 def register_model(name: str, *, family: str = DEFAULT_FAMILY, options: dict[str, Any] | None = None,
-                   input_shape: tuple[int, int, int] | None = None, description: str = ""):
+                   input_shape: tuple[int, int, int] | None = None, description: str = "",
+                   identity_defaults: dict[str, Any] | None = None, structure=None):
     """Decorator: register `fn(info, **options)` under `name`.
 
     `family` is a label ("vgg" gets VGG's ratio-rule specifics; any other name, e.g. a plugin's
     "transformer", is a plain stack of prunable layers); `options` maps each accepted option to its
-    default; `input_shape` (C, H, W), when given, is the only dataset shape the model accepts."""
+    default; `input_shape` (C, H, W), when given, is the only dataset shape the model accepts.
+    `identity_defaults` overrides, for run identity only, the defaults an option is omitted at (when a
+    default changed meaning, old keys keep the old one); `structure(options) -> dict` describes the
+    network (depth, block, widths) for `tickets models`."""
     if not isinstance(family, str) or not family.strip():
         raise ValueError(f"model {name!r}: family must be a non-empty label, got {family!r}")
     return MODELS.register(name, family=family, options=dict(options or {}),
-                           input_shape=input_shape, description=description)
+                           input_shape=input_shape, description=description,
+                           identity_defaults=dict(identity_defaults or {}), structure=structure)
 
 
 def model_names() -> list[str]:
@@ -50,6 +55,19 @@ def model_family(name: str) -> str:
 def model_options(name: str) -> dict[str, Any]:
     """The options `name` accepts, with their defaults."""
     return dict(MODELS.meta(name)["options"])
+
+
+def model_identity_defaults(name: str) -> dict[str, Any]:
+    """The option values run identity omits: the defaults, except where `identity_defaults` keeps
+    the value an earlier meaning of the name had (see tickets/models/resnet.py)."""
+    meta = MODELS.meta(name)
+    return {**meta["options"], **(meta.get("identity_defaults") or {})}
+
+
+def model_structure(name: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Depth, block and widths where the model says (ResNets); {} otherwise."""
+    fn = MODELS.meta(name).get("structure")
+    return dict(fn({**model_options(name), **(options or {})})) if fn else {}
 
 
 def check_compatible(name: str, info: DatasetInfo) -> None:

@@ -19,6 +19,11 @@ Checks (section 3 of the paper):
                     permutes the flattened vector x_i; channels are not kept together)
     corrupt         random_labels + random_pixels (Figure 3); same draws as the two on their own
     half_data       a random half (floor(N/2) samples, no repeats) of the training set
+    half_data_seed  the seed code's half dataset (baseline.py --max_batch_idx 390): the first
+                    floor(floor(N/64)/2)·64 samples in dataset order, i.e. the first 390 batches
+                    of 64 of an unshuffled loader, 24,960 fixed samples of CIFAR's 50,000 (the
+                    paper's Table 3 row; the seed code also trains on them in a fixed order,
+                    we reshuffle them every epoch)
     rearrange       each layer's mask independently permuted: same kept count, new positions
     shuffle_weights mask kept; the surviving weight values permuted among the kept positions, per layer
     reinit          same mask, freshly initialised weights: the caller passes `fresh_model`, a
@@ -74,6 +79,15 @@ def random_pixels(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return out.view(x.shape)
 
 
+SEED_CODE_BATCH = 64  # the seed code's --train-batch, which its half dataset counts batches of
+
+
+def first_half_batches(x: torch.Tensor, y: torch.Tensor, batch: int = SEED_CODE_BATCH):
+    """The first half of the full batches of an unshuffled loader: a fixed, seed-independent set."""
+    n = (x.shape[0] // batch // 2) * batch
+    return x[:n], y[:n]
+
+
 def half_data(x: torch.Tensor, y: torch.Tensor, generator: torch.Generator):
     keep = torch.randperm(x.shape[0], generator=generator)[: x.shape[0] // 2].sort().values
     return x[keep.to(x.device)], y[keep.to(y.device)]
@@ -109,6 +123,7 @@ class Check:
     labels: bool = False
     pixels: bool = False
     half: bool = False
+    first_batches: bool = False  # half_data_seed: the seed code's fixed first half
 
     def corrupt_data(self, x: torch.Tensor, y: torch.Tensor, *, num_classes: int, seed: int):
         """The training tensors the pruning step sees under this check (new tensors; inputs untouched)."""
@@ -116,6 +131,8 @@ class Check:
             return x, y
         if self.half:
             x, y = half_data(x, y, check_generator(seed, "half_data"))
+        if self.first_batches:
+            x, y = first_half_batches(x, y)
         if self.pixels:
             x = random_pixels(x, check_generator(seed, "random_pixels"))
         if self.labels:
@@ -154,6 +171,8 @@ for _check in (
     Check("random_pixels", "data", "pruning data: each image's values randomly permuted", pixels=True),
     Check("corrupt", "data", "pruning data: random labels and random pixels", labels=True, pixels=True),
     Check("half_data", "data", "pruning data: a random half of the training set", half=True),
+    Check("half_data_seed", "data", "pruning data: the seed code's half, the first 390 batches of 64 "
+          "of the unshuffled training set (24,960 fixed samples on CIFAR)", first_batches=True),
     Check("rearrange", "mask", "each layer's mask randomly permuted (same per-layer counts)"),
     Check("shuffle_weights", "mask", "kept weights permuted among the kept positions, per layer"),
     Check("reinit", "mask", "same mask, freshly initialised weights"),

@@ -35,6 +35,7 @@ from typing import Any, ClassVar, Mapping
 from registry.errors import UserError
 from registry.identity import to_plain
 from registry.naming import Registry
+from tickets.pruning import fidelity as fidelity_rules
 from tickets.pruning import steps
 
 METHODS: Registry[type["Method"]] = Registry("method")
@@ -59,6 +60,19 @@ class Method:
     def identity(self) -> dict[str, Any]:
         """The method's part of a run identity: its name and every option not at its default."""
         return {"name": self.name, **to_plain(self)}
+
+    def variant_options(self) -> dict[str, Any]:
+        """What this run changes from the papers' settings (the `variant` column's method part)."""
+        return {k: v for k, v in self.identity().items() if k != "name"}
+
+    def canonical(self, dataset: str, model: str) -> "Method":
+        """The instance whose identity names this run's behaviour once (options whose default
+        depends on the dataset/network are None when equal to it). Most methods: itself."""
+        return self
+
+    def resolved(self, dataset: str, model: str) -> "Method":
+        """Every option concrete for this dataset/network (what a run's spec stores)."""
+        return self
 
     def options(self) -> dict[str, Any]:
         """Every option with its value (defaults included): the fully resolved spec."""
@@ -144,67 +158,134 @@ class RandomTickets(Method):
         return steps.retrain(ctx, model, mask)
 
 
+class _ReleasedCode(Method):
+    """Methods with a `fidelity` option (see `tickets.pruning.fidelity` and docs/FIDELITY.md).
+
+    Their identity always names the fidelity, except "v1" (this project's first implementation),
+    whose identities are exactly the ones stored before the option existed: old results keep their
+    keys and mean what they meant, new defaults get new keys."""
+
+    def identity(self) -> dict[str, Any]:
+        out = {"name": self.name, **to_plain(self)}
+        if self.fidelity == fidelity_rules.V1:  # type: ignore[attr-defined]
+            out.pop("fidelity", None)
+        else:
+            out["fidelity"] = self.fidelity  # type: ignore[attr-defined]
+        return out
+
+    def variant_options(self) -> dict[str, Any]:
+        """Non-default options, `fidelity=v1` included: the released behaviour is the papers'
+        setting (variant ""), the old one is labelled even though its key omits it."""
+        return dict(to_plain(self))
+
+    def canonical(self, dataset, model):
+        return fidelity_rules.canonical(self, dataset, model)
+
+    def resolved(self, dataset, model):
+        return fidelity_rules.resolved(self, dataset, model)
+
+    def _check_fidelity(self) -> None:
+        if self.fidelity not in fidelity_rules.FIDELITIES:  # type: ignore[attr-defined]
+            raise UserError(f"method {self.name}: fidelity must be one of "
+                            f"{', '.join(fidelity_rules.FIDELITIES)}, got {self.fidelity!r}")  # type: ignore[attr-defined]
+
+
+def _optional_positive_int(method: Method, option: str) -> None:
+    if getattr(method, option) is not None:
+        _positive_int(method, option)
+
+
 @METHODS.register()
 @dataclass(frozen=True)
-class Snip(Method):
-    """SNIP: |g ⊙ w| on one batch of `samples_per_class` examples per class, one global threshold."""
+class Snip(_ReleasedCode):
+    """SNIP: |g ⊙ w| summed over `iterations` batches of `samples_per_class` examples per class
+    (drawn with training augmentation), one global threshold. None = as the seed code does for
+    the dataset/network (10 x 1; 1 x 10 on Tiny-ImageNet and ResNets deeper than 32)."""
 
     name = "snip"
     summary = "connection sensitivity |g*w| at initialisation"
-    samples_per_class: int = 10
+    samples_per_class: int | None = None
+    iterations: int | None = None
+    augment: bool | None = None
+    fidelity: str = fidelity_rules.RELEASED
 
     def validate(self):
-        _positive_int(self, "samples_per_class")
+        _optional_positive_int(self, "samples_per_class")
+        _optional_positive_int(self, "iterations")
+        self._check_fidelity()
         return self
 
     def run(self, ctx):
+        m = self.resolved(ctx.dataset, ctx.model_name)
         model = steps.initial_model(ctx)
         mask = steps.prune(ctx, lambda: steps.scored_global_mask(
-            ctx, model, "snip", samples_per_class=self.samples_per_class))
+            ctx, model, "snip", samples_per_class=m.samples_per_class, iterations=m.iterations,
+            augment=m.augment))
         return steps.retrain(ctx, model, mask)
 
 
 @METHODS.register()
 @dataclass(frozen=True)
-class Grasp(Method):
-    """GraSP: score −θ ⊙ Hg (temperature 200), removes the highest scores globally."""
+class Grasp(_ReleasedCode):
+    """GraSP: score −θ ⊙ Hg (temperature 200), removes the highest scores globally. As released:
+    every nn.Linear re-drawn (xavier normal) in the scored copy, g and Hg accumulated over the two
+    class-grouped halves of each batch, batches augmented; None options as for `snip`."""
 
     name = "grasp"
     summary = "gradient-signal preservation -w*Hg at initialisation"
-    samples_per_class: int = 10
+    samples_per_class: int | None = None
     temperature: float = 200.0
+    iterations: int | None = None
+    augment: bool | None = None
+    reinit_classifier: bool | None = None
+    half_batches: bool | None = None
+    fidelity: str = fidelity_rules.RELEASED
 
     def validate(self):
-        _positive_int(self, "samples_per_class")
+        _optional_positive_int(self, "samples_per_class")
+        _optional_positive_int(self, "iterations")
         _positive(self, "temperature")
+        self._check_fidelity()
         return self
 
     def run(self, ctx):
         model = steps.initial_model(ctx)
-        mask = steps.prune(ctx, lambda: steps.scored_global_mask(
-            ctx, model, "grasp", samples_per_class=self.samples_per_class,
-            temperature=self.temperature))
+        mask = steps.prune(ctx, lambda: self.mask(ctx, model))
         return steps.retrain(ctx, model, mask)
+
+    def mask(self, ctx, model):
+        m = self.resolved(ctx.dataset, ctx.model_name)
+        return steps.scored_global_mask(
+            ctx, model, "grasp", samples_per_class=m.samples_per_class, iterations=m.iterations,
+            augment=m.augment, half_batches=m.half_batches, temperature=m.temperature,
+            reinit_classifier=m.reinit_classifier)
 
 
 @METHODS.register()
 @dataclass(frozen=True)
-class Synflow(Method):
-    """SynFlow: data-free iterative synaptic-flow pruning with an exponential schedule."""
+class Synflow(_ReleasedCode):
+    """SynFlow: data-free iterative synaptic-flow pruning with an exponential schedule. As released,
+    round k keeps N − int((1 − d^(k/R))·N) weights (`fidelity="v1"`: round(N·d^(k/R)))."""
 
     name = "synflow"
     uses_data = False
     summary = "iterative synaptic flow, no data"
     iterations: int = 100
+    fidelity: str = fidelity_rules.RELEASED
 
     def validate(self):
         _positive_int(self, "iterations")
+        self._check_fidelity()
         return self
 
     def run(self, ctx):
         model = steps.initial_model(ctx)
-        mask = steps.prune(ctx, lambda: steps.synflow_mask(ctx, model, self.iterations))
+        mask = steps.prune(ctx, lambda: self.mask(ctx, model))
         return steps.retrain(ctx, model, mask)
+
+    def mask(self, ctx, model):
+        rule = "round" if self.fidelity == fidelity_rules.V1 else "reference"
+        return steps.synflow_mask(ctx, model, self.iterations, rule=rule)
 
 
 # --------------------------------------------------------------------------- after training
@@ -418,7 +499,14 @@ def method_from(method: "str | Method | Mapping[str, Any]", options: Mapping[str
 
 
 def _coerce(method: str, option: str, value: Any, hint: Any) -> Any:
-    """Turn CLI strings (and JSON numbers) into the option's declared type."""
+    """Turn CLI strings (and JSON numbers) into the option's declared type. An option declared
+    `X | None` (None = "as the released code does here") accepts None or "auto" for None."""
+    args = typing.get_args(hint)
+    if type(None) in args:
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("auto", "none")):
+            return None
+        rest = [a for a in args if a is not type(None)]
+        hint = rest[0] if len(rest) == 1 else hint
     try:
         if hint is bool:
             if isinstance(value, str):

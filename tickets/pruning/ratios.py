@@ -82,7 +82,26 @@ class RatioPlan:
 
     def to_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "target_sparsity": self.target_sparsity, "layers": self.rows,
-                "total": self.total, "kept": self.kept, "achieved_sparsity": self.achieved_sparsity}
+                "total": self.total, "kept": self.kept, "achieved_sparsity": self.achieved_sparsity,
+                "warnings": self.warnings()}
+
+    def warnings(self) -> list[str]:
+        """One line per layer the rule empties. A layer with no weights cuts the network: the first
+        conv or the classifier (and any VGG/MLP layer) then gives the same output for every input,
+        so the run trains to chance accuracy; inside a residual block only the shortcut is left.
+        (The released code does the same: `ascend` on ResNet32 empties the first conv.)"""
+        out = []
+        last = len(self.rows) - 1
+        for i, r in enumerate(self.rows):
+            if r["kept"] == 0 and r["weights"] > 0:
+                where = ("first layer" if i == 0 else "classifier" if i == last else "layer")
+                in_block = 0 < i < last and r["layer"].startswith("layer")  # a ResNet block's conv
+                effect = ("leaves only the block's shortcut path (or cuts the network where there is none)"
+                          if in_block else
+                          "disconnects the network: every input gives the same output, chance accuracy")
+                out.append(f"rule {self.rule} at sparsity {self.target_sparsity:g} keeps 0 of "
+                           f"{r['weights']:,} weights in {where} {r['layer']}: {effect}")
+        return out
 
 
 def _floor(x: float) -> int:

@@ -17,7 +17,9 @@ Scorers
     snip       |g ⊙ w|, g = gradient of the cross-entropy summed over the batches (SNIP; the paper
                uses one batch of 10 samples per class, see `class_balanced_batch`)
     grasp      -θ ⊙ Hg, g and H of the cross-entropy on logits / T (T = 200), Hg by a double
-               backward: grad of (g(θ) · stop_grad(g)) w.r.t. θ (GraSP); keep the lowest
+               backward: grad of (g(θ) · stop_grad(g)) w.r.t. θ (GraSP); keep the lowest. g and Hg
+               are sums over the batches (released GraSP: the two halves of its batch);
+               `reinit_classifier` scores a copy with xavier-normal nn.Linear weights
     synflow    |θ ⊙ dR/dθ| on the |θ|-linearised network in float64 and eval mode, R = sum of the
                output on an all-ones input of shape `input_shape` (one round; the iterative method
                with its exponential schedule is `synflow_mask`)
@@ -153,12 +155,31 @@ def grasp_hessian_gradient(model: nn.Module, batches: Batches, temperature: floa
     return {n: h.detach() for n, h in zip(names, hg)}
 
 
+def reinitialised_classifier(model: nn.Module, generator: torch.Generator | None = None) -> nn.Module:
+    """A copy of `model` whose every nn.Linear weight is re-drawn from xavier normal
+    (std = sqrt(2 / (fan_in + fan_out))), as released GraSP (`reinit=True`) scores it. Drawn on
+    the CPU from `generator`; biases and every other parameter are left as they are."""
+    net = copy.deepcopy(model)
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, nn.Linear):
+                fresh = torch.empty(m.weight.shape, dtype=m.weight.dtype)
+                nn.init.xavier_normal_(fresh, generator=generator)
+                m.weight.copy_(fresh.to(m.weight.device))
+    return net
+
+
 @SCORERS.register("grasp", largest=False, data=True)
-def grasp_scores(model, batches=None, *, mask=None, temperature: float = GRASP_TEMPERATURE, **_):
-    """-θ ⊙ Hg (GraSP): removing weights with the highest score preserves gradient flow best."""
-    hg = grasp_hessian_gradient(model, batches, temperature, mask)
+def grasp_scores(model, batches=None, *, mask=None, temperature: float = GRASP_TEMPERATURE,
+                 reinit_classifier: bool = False, generator=None, **_):
+    """-θ ⊙ Hg (GraSP): removing weights with the highest score preserves gradient flow best.
+
+    `reinit_classifier`: score a copy whose nn.Linear weights are re-drawn (xavier normal, from
+    `generator`); θ in the score is then the copy's weight, as in the released code."""
+    scored = reinitialised_classifier(model, generator) if reinit_classifier else model
+    hg = grasp_hessian_gradient(scored, batches, temperature, mask)
     out = {}
-    for n, w in prunable_weights(model):
+    for n, w in prunable_weights(scored):
         theta = w.detach() * (mask[n].to(w.device, w.dtype) if mask and n in mask else 1)
         out[n] = -theta * hg[n]
     return out
@@ -206,13 +227,21 @@ def _synflow_scorer(model, batches=None, *, mask=None, input_shape=None, **_):
 
 
 def synflow_mask(model: nn.Module, keep_total: int, iterations: int = SYNFLOW_ITERATIONS,
-                 input_shape: Sequence[int] = (3, 32, 32), mask=None) -> dict[str, torch.Tensor]:
+                 input_shape: Sequence[int] = (3, 32, 32), mask=None,
+                 rule: str = "round") -> dict[str, torch.Tensor]:
     """Iterative SynFlow: `iterations` rounds of scoring and global pruning, the kept fraction
     following the exponential schedule d^(k/iterations), k = 1..iterations, d = keep_total / N.
+
+    Kept count after round k < R: `rule="reference"` N − int((1 − d^(k/R))·N), Synaptic-Flow's
+    (`Pruner._global_mask` prunes int((1 − sparsity)·N) with sparsity = d^(k/R));
+    `rule="round"` round(N·d^(k/R)), this project's first version. The last round keeps
+    exactly `keep_total` under both (float rounding of d·N would otherwise keep one too many).
 
     Pruned weights never come back. Returns a mask keeping exactly `keep_total` weights."""
     if iterations < 1:
         raise UserError(f"synflow iterations must be >= 1, got {iterations}")
+    if rule not in ("round", "reference"):
+        raise UserError(f"synflow kept-count rule must be round or reference, got {rule!r}")
     net, base = _linearised_copy(model)
     names = [n for n, _ in prunable_weights(net)]
     total = sum(base[n].numel() for n in names)
@@ -222,7 +251,12 @@ def synflow_mask(model: nn.Module, keep_total: int, iterations: int = SYNFLOW_IT
                    else torch.ones_like(base[n], dtype=torch.bool)) for n in names}
     density = keep_total / total if total else 1.0
     for k in range(1, iterations + 1):
-        target = keep_total if k == iterations else round(total * density ** (k / iterations))
+        if k == iterations:
+            target = keep_total
+        elif rule == "reference":
+            target = total - int((1.0 - density ** (k / iterations)) * total)
+        else:
+            target = round(total * density ** (k / iterations))
         target = max(target, keep_total)
         scores = _synflow_round(net, base, input_shape, current)
         # pruned weights rank below every live one (scores are >= 0), so they stay pruned

@@ -296,43 +296,87 @@ def random_layerwise_mask(ctx: RunContext, model, rule: str):
     return masks.random_layerwise_mask(counts, shapes, ctx.generator("mask:random_tickets"))
 
 
-def scoring_batches(ctx: RunContext, model, samples_per_class: int):
-    """One class-balanced batch of the pruning data (`samples_per_class` per class), normalised as
-    for training and on the model's device: what SNIP, GraSP and OBD score on."""
+def scoring_batches(ctx: RunContext, model, samples_per_class: int, *, iterations: int = 1,
+                    augment: bool = False, half_batches: bool = False):
+    """The batches SNIP, GraSP and OBD score on, normalised as for training, on the model's device.
+
+    `iterations` class-balanced batches of the pruning data (`samples_per_class` per class each,
+    no sample twice), grouped by class; `augment` applies the training augmentation (random crop
+    and flip where the dataset has them, as the released code's training loader does);
+    `half_batches` splits each batch into its first and second half (classes 0..C/2-1 and the rest
+    when grouped by class), as released GraSP does (each half has its own BatchNorm statistics).
+    With the defaults: one batch, exactly the draw this project's first version made."""
+    import torch
+
     from tickets.pruning.scorers import class_balanced_batch
-    from tickets.train.batches import normalise, normaliser, training_tensors
+    from tickets.train.batches import normalise, normaliser, random_crop, random_flip, training_tensors
 
     x, y = training_tensors(ctx.pruning_data())
-    x, y = class_balanced_batch(x, y, samples_per_class, ctx.generator("scoring-batch"))
+    x, y = class_balanced_batch(x, y, samples_per_class * iterations, ctx.generator("scoring-batch"))
+    if iterations > 1:  # sample j of every class goes to batch j // samples_per_class
+        order = torch.arange(len(y)).view(-1, samples_per_class * iterations) if _balanced(y) else None
+        if order is None:
+            raise UserError(f"{iterations} scoring iterations of {samples_per_class} per class need "
+                            f"{samples_per_class * iterations} training samples of every class")
+        chunks = [order[:, i * samples_per_class:(i + 1) * samples_per_class].reshape(-1)
+                  for i in range(iterations)]
+        pairs = [(x[c.to(x.device)], y[c.to(y.device)]) for c in chunks]
+    else:
+        pairs = [(x, y)]
     device = next(model.parameters()).device
     scale, shift = normaliser(ctx.info, device)
-    return [(normalise(x.to(device), scale, shift), y.to(device))]
+    augmenter = ctx.generator("scoring-augment")
+    out = []
+    for xb, yb in pairs:
+        xb = xb.to(device)
+        if augment and ctx.info.crop_padding > 0:
+            xb = random_flip(random_crop(xb, ctx.info.crop_padding, augmenter), augmenter)
+        xb, yb = normalise(xb, scale, shift), yb.to(device)
+        if half_batches and len(yb) > 1:
+            half = len(yb) // 2
+            out += [(xb[:half], yb[:half]), (xb[half:], yb[half:])]
+        else:
+            out.append((xb, yb))
+    return out
+
+
+def _balanced(y) -> bool:
+    """Every class present the same number of times (class_balanced_batch got enough of each)."""
+    import torch
+
+    counts = torch.unique(y.cpu(), return_counts=True)[1]
+    return bool((counts == counts[0]).all())
 
 
 def scored_global_mask(ctx: RunContext, model, scorer: str, *, samples_per_class: int,
-                       prune_classifier: bool = True, **options):
-    """Score with a registered scorer on one batch of the pruning data, then one global threshold
-    (keeping the highest scores, or the lowest for scorers registered with largest=False)."""
+                       prune_classifier: bool = True, iterations: int = 1, augment: bool = False,
+                       half_batches: bool = False, **options):
+    """Score with a registered scorer on batches of the pruning data (`scoring_batches`), then one
+    global threshold (keeping the highest scores, or the lowest for scorers registered with
+    largest=False)."""
     from tickets.pruning.scorers import SCORERS
 
     fn, meta = SCORERS.get(scorer), SCORERS.meta(scorer)
     model = model.to(_device(ctx))
-    batches = scoring_batches(ctx, model, samples_per_class) if meta.get("data", True) else None
+    batches = (scoring_batches(ctx, model, samples_per_class, iterations=iterations, augment=augment,
+                               half_batches=half_batches)
+               if meta.get("data", True) else None)
     scores = fn(model, batches, generator=ctx.generator(f"scorer:{scorer}"), **options)
     scores = {n: s.detach().cpu() for n, s in scores.items()}
     return _global_mask(ctx, scores, prune_classifier=prune_classifier,
                         largest=meta.get("largest", True), what=f"{scorer} without prune_classifier")
 
 
-def synflow_mask(ctx: RunContext, model, iterations: int):
-    """SynFlow's iterative pruning over all prunable layers (data-free)."""
+def synflow_mask(ctx: RunContext, model, iterations: int, rule: str = "reference"):
+    """SynFlow's iterative pruning over all prunable layers (data-free); `rule` = the per-round
+    kept count (see `tickets.pruning.scorers.synflow_mask`)."""
     from tickets.pruning import scorers
     from tickets.pruning.masks import prunable_weights
 
     model = model.to(_device(ctx))
     total = sum(w.numel() for _, w in prunable_weights(model))
     mask = scorers.synflow_mask(model, _kept_total(ctx, total), iterations=iterations,
-                                input_shape=ctx.info.shape)
+                                input_shape=ctx.info.shape, rule=rule)
     return {n: m.cpu() for n, m in mask.items()}
 
 

@@ -36,14 +36,20 @@ class EpochRecord:
     test_acc: float
     lr: float  # the learning rate used during this epoch
     seconds: float
+    val_acc: float | None = None  # accuracy on the held-out validation split (val_split > 0)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if out["val_acc"] is None:  # lines of runs without a validation split stay as they were
+            del out["val_acc"]
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "EpochRecord":
+        val = d.get("val_acc")
         return cls(phase=str(d["phase"]), epoch=int(d["epoch"]),
-                   **{k: float(d[k]) for k in (*METRIC_FIELDS, "seconds")})
+                   **{k: float(d[k]) for k in (*METRIC_FIELDS, "seconds")},
+                   val_acc=None if val is None else float(val))
 
     def metrics(self) -> tuple[float, ...]:
         """Everything except wall time: what must be identical across a resume on CPU."""
@@ -63,14 +69,18 @@ class History:
     final_train_acc: float
     resumed_from: int = 0  # epoch of the checkpoint this call resumed from (0 = fresh start)
     seconds: float = field(default=0.0)  # total of the records' wall times
+    val_selected_test_acc: float | None = None  # test acc at the best validation epoch
 
     @classmethod
     def from_records(cls, phase: str, records: Sequence[EpochRecord], resumed_from: int = 0) -> "History":
+        from tickets.train.validation import selected_test_acc
+
         last = records[-1]
         return cls(phase=phase, records=tuple(records), final_test_acc=last.test_acc,
                    best_test_acc=max(r.test_acc for r in records), final_train_loss=last.train_loss,
                    final_test_loss=last.test_loss, final_train_acc=last.train_acc,
-                   resumed_from=resumed_from, seconds=sum(r.seconds for r in records))
+                   resumed_from=resumed_from, seconds=sum(r.seconds for r in records),
+                   val_selected_test_acc=selected_test_acc(records))
 
     @classmethod
     def untrained(cls, phase: str, test_loss: float, test_acc: float) -> "History":
@@ -86,4 +96,6 @@ class History:
         """The training part of `result.json` (see registry/domain.py)."""
         return {"test_acc": self.final_test_acc, "best_test_acc": self.best_test_acc,
                 "train_loss": self.final_train_loss, "test_loss": self.final_test_loss,
-                "train_acc": self.final_train_acc, "seconds": self.seconds}
+                "train_acc": self.final_train_acc, "seconds": self.seconds,
+                **({} if self.val_selected_test_acc is None
+                   else {"val_selected_test_acc": self.val_selected_test_acc})}

@@ -156,6 +156,12 @@ class _Phase:
         if init_state is not None:
             model.load_state_dict(init_state)
         self.mask = check_mask(model, mask)
+        self.held_out = None
+        if getattr(config, "val_split", 0.0) > 0:  # train on the rest, select epochs on the split
+            from tickets.train.batches import training_tensors
+            from tickets.train.validation import split
+
+            train_view, self.held_out = split(*training_tensors(data, train_view), config.val_split, data.info)
         self.loader = make_loader(data, config.batch_size, device=device, augment=config.augment,
                                   train_view=train_view, channels_last=self.channels_last)
         try:
@@ -248,9 +254,10 @@ class _Phase:
         lr = float(self.optimizer.param_groups[0]["lr"])
         train_loss, train_acc = self._train_pass(epoch)
         test_loss, test_acc = self._evaluate()
+        val_acc = self._evaluate(self.held_out)[1] if self.held_out is not None else None
         self.scheduler.step()
         record = EpochRecord(self.phase, epoch, train_loss, train_acc, test_loss, test_acc, lr,
-                             time.perf_counter() - started)
+                             time.perf_counter() - started, val_acc=val_acc)
         self.records.append(record)
         if self.rundir is not None:
             self._publish(record)
@@ -285,8 +292,8 @@ class _Phase:
         n = self.loader.num_samples
         return total / n, 100.0 * hits / n
 
-    def _evaluate(self) -> tuple[float, float]:
-        return evaluate(self.model, self.data, self.device, batch_size=self.config.eval_batch_size,
+    def _evaluate(self, data: Any = None) -> tuple[float, float]:
+        return evaluate(self.model, self.data if data is None else data, self.device, batch_size=self.config.eval_batch_size,
                         precision=self.config.precision, channels_last=self.channels_last,
                         forward=self.forward)
 

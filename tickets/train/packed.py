@@ -351,6 +351,10 @@ def train_packed(models: Sequence[nn.Module], data: Any, config: Any, *,
 
     Data order: member k uses `generators[k]` if given, else a fresh generator seeded with `seeds[k]`
     (default 0..K-1). Returns one History per member plus each member's final state dict."""
+    if getattr(config, "val_split", 0.0) > 0:
+        from registry.errors import UserError
+
+        raise UserError("packed training has no validation split; train with val_split=0 or unpacked")
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     k = len(models)
     if generators is None:
