@@ -23,6 +23,7 @@ RESULT_FIELDS = ("test_acc", "best_test_acc", "train_loss", "test_loss", "achiev
                  "collapsed", "seconds")
 EPOCH_FIELDS = ("train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds")
 LAYER_FIELDS = ("layer", "shape", "weights", "kept", "keep_ratio")
+RUNTIME_FIELDS = ("device", "gpu_model", "torch_version", "cuda_version", "threads")  # from meta.json
 
 
 class CorruptRun(UserError):
@@ -88,7 +89,9 @@ def _read_run(rundir: Path) -> dict[str, list[dict[str, Any]]]:
         "host": meta.get("host"), "started": _time(meta.get("started")),
         "finished": _time(meta.get("finished")), "code_version": meta.get("code_version"),
         "error": None, "traceback": None,
+        **{name: meta.get(name) for name in RUNTIME_FIELDS},
     }
+    run["threads"] = None if run["threads"] is None else int(run["threads"])
     for axis in AXES:
         run[axis] = columns.get(axis)
     run["sparsity"] = _float(run["sparsity"])

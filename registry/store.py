@@ -66,6 +66,13 @@ class Run(SQLModel, table=True):
     code_version: Optional[str] = None
     error: Optional[str] = _text()
     traceback: Optional[str] = _text()
+    # What the run computed on (meta.json, from the domain's runtime_info): "cpu" / "cuda:1", the
+    # GPU's name, torch and CUDA runtime versions, torch's intra-op threads.
+    device: Optional[str] = None
+    gpu_model: Optional[str] = None
+    torch_version: Optional[str] = None
+    cuda_version: Optional[str] = None
+    threads: Optional[int] = None
 
 
 class Epoch(SQLModel, table=True):

@@ -77,14 +77,18 @@ class _Running:
 class LocalExecutor:
     workers: int = 1
     gpus: Sequence[str] | None = None
+    runs_per_gpu: int = 1
+    share: str = "processes"
     poll: float = 0.1
     name: str = "local"
     detached: bool = False
     slots: list[dict[str, str]] = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.gpus:
-            self.slots = [{"CUDA_VISIBLE_DEVICES": str(g)} for g in self.gpus]
+        if self.gpus:  # K slots per GPU, or one packing worker per GPU (registry/executors/gpu_slots.py)
+            from registry.executors.gpu_slots import gpu_slots
+
+            self.slots = gpu_slots(self.gpus, self.runs_per_gpu, self.share)
         else:
             workers = max(1, int(self.workers))
             # CPU workers share the cores: N workers each using every core thrash (a 2-core machine
@@ -214,8 +218,15 @@ class LocalExecutor:
 
 
 @EXECUTORS.register("local")
-def local_executor(workers: int = 1, gpus: Sequence[str] | None = None, **unknown: Any) -> LocalExecutor:
+def local_executor(workers: int = 1, gpus: Sequence[str] | None = None, runs_per_gpu: int = 1,
+                   share: str = "processes", **unknown: Any) -> LocalExecutor:
     if unknown:
         name = sorted(unknown)[0]
-        raise UserError(f"unknown option {name!r} for the local executor; it takes --workers and --gpus only")
-    return LocalExecutor(workers=workers, gpus=list(gpus) if gpus else None)
+        raise UserError(f"unknown option {name!r} for the local executor; it takes --workers, --gpus, "
+                        f"--runs-per-gpu and --share only")
+    from registry.executors.gpu_slots import check_gpus, parse_gpus
+
+    gpus = parse_gpus(gpus)
+    if gpus:  # before any planning: no CUDA or no such GPU is one line, and nothing starts
+        check_gpus(gpus)
+    return LocalExecutor(workers=workers, gpus=gpus, runs_per_gpu=int(runs_per_gpu), share=str(share))

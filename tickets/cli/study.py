@@ -15,12 +15,9 @@ def _home(ctx: click.Context) -> str:
 
 
 def _gpus(value: str | None) -> list[str] | None:
-    if not value:
-        return None
-    gpus = [g.strip() for g in value.split(",") if g.strip()]
-    if not gpus:
-        raise UserError(f"--gpus {value!r}: give device ids like 0,1")
-    return gpus
+    from registry.executors.gpu_slots import parse_gpus
+
+    return parse_gpus(value)
 
 
 def _plan_table(plan, title: str):
@@ -94,22 +91,29 @@ def _readiness(plan) -> None:
 @study.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="CPU worker processes (default 1).")
-@click.option("--gpus", help="Comma-separated GPU ids, one worker per GPU (e.g. 0,1).")
+@click.option("--gpus", help="Comma-separated GPU ids (e.g. 0,1); fails at once where CUDA or an id is missing.")
+@click.option("--runs-per-gpu", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Runs sharing each GPU (with --share packed and no --gpus: runs per CPU worker).")
+@click.option("--share", type=click.Choice(["processes", "packed"]), default=None,
+              help="How runs share a GPU: 'processes' = one worker process per run (CUDA MPS if started; "
+                   "the provisional default), 'packed' = stages of one architecture and schedule trained "
+                   "as one stacked model.")
 @click.option("--retry-failed", is_flag=True, help="Run failed stages again (their error.json is set aside).")
 @click.option("--executor", default="local", show_default=True, help="Executor name (local, slurm).")
 @click.option("-X", "--exec-opt", "exec_opts", multiple=True, metavar="NAME=VALUE",
               help="Executor option, repeatable; for slurm e.g. partition=gpu time=04:00:00 gpus_per_run=1 "
                    "mem=16G cpus_per_run=4 array_parallelism=8.")
 @click.pass_context
-def run(ctx: click.Context, file: str, workers: int, gpus: str | None, retry_failed: bool, executor: str,
-        exec_opts: tuple[str, ...]) -> None:
+def run(ctx: click.Context, file: str, workers: int, gpus: str | None, runs_per_gpu: int, share: str | None,
+        retry_failed: bool, executor: str, exec_opts: tuple[str, ...]) -> None:
     """Run every stage the study is missing, in dependency order."""
     from registry.scheduler import run_study
     from tickets.study import load_study
 
     s = load_study(file)
     outcome = run_study(s, _home(ctx), workers=workers, gpus=_gpus(gpus), retry_failed=retry_failed,
-                        executor=executor, executor_options=pairs(exec_opts, "--exec-opt"))
+                        executor=executor, executor_options=pairs(exec_opts, "--exec-opt"),
+                        runs_per_gpu=runs_per_gpu, share=share)
     ctx.exit(outcome.exit_code)
 
 
