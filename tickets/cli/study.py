@@ -79,7 +79,31 @@ def plan(ctx: click.Context, file: str) -> None:
     s = load_study(file)
     p = make_plan(s, Store(_home(ctx)))
     _print_plan(p, f"study {s.name}")
+    _cost(p, _home(ctx))
     _readiness(p)
+
+
+def _cost(plan, home: str) -> None:
+    """Training work of the missing stages and, where calibrated, projected device-hours."""
+    from tickets.cost import describe, load_calibrations, project, training_work
+
+    missing = [plan.stages[k] for k, status in plan.status.items() if status == "missing"]
+    if not missing:
+        return
+    work, unknown = training_work(missing)
+    images = sum(w.images for w in work if w.images == w.images)
+    epochs = sum(w.epochs for w in work)
+    bound = "at most " if any(w.upper_bound for w in work) else ""
+    click.echo(f"training work of the {len(missing)} missing stages: {bound}{epochs:,} epochs, "
+               f"{images / 1e6:,.1f} M images (train + test/3 per epoch)"
+               + (f"; sizes unknown for {', '.join(unknown)}" if unknown else ""))
+    projections, uncovered = project(work, load_calibrations(home))
+    for projection in projections:
+        click.echo(f"  {describe(projection)}")
+    if not projections:
+        for w in uncovered:
+            click.echo(f"  no throughput calibration for {w.model} {w.shape} batch {w.batch_size} {w.precision}: "
+                       f"`tickets calibrate --model {w.model} --dataset {w.dataset} --gpus 0`")
 
 
 def _readiness(plan) -> None:

@@ -117,11 +117,10 @@ def train_calls(calls: Sequence[_Call], data: Any, device: Any) -> list[BaseExce
     returns per member None or the Diverged error its own run would have raised."""
     import torch
 
-    from registry.atomic import append_jsonl
     from tickets.train import checkpoint as ckpt
-    from tickets.train.history import Diverged, EpochRecord
+    from tickets.train.loop import backend_settings
     from tickets.train.masking import check_mask
-    from tickets.train.packed import PackedTrainer, lr_at, make_generators
+    from tickets.train.packed import PackedTrainer, make_generators
 
     config = calls[0].config
     masks = []
@@ -138,6 +137,18 @@ def train_calls(calls: Sequence[_Call], data: Any, device: Any) -> list[BaseExce
     generators = make_generators([c.seed for c in calls], device)
     trainer = PackedTrainer([c.model for c in calls], data, config, masks=masks, generators=generators,
                             device=device)
+    with backend_settings(device, config.precision):  # TF32 on or off exactly as the engine sets it
+        return _train_epochs(calls, trainer, masks, config, device)
+
+
+def _train_epochs(calls, trainer, masks, config, device) -> list[BaseException | None]:
+    import torch
+
+    from registry.atomic import append_jsonl
+    from tickets.train import checkpoint as ckpt
+    from tickets.train.history import Diverged, EpochRecord
+    from tickets.train.packed import lr_at
+
     k = len(calls)
     records: list[list[EpochRecord]] = [[] for _ in range(k)]
     failed: list[BaseException | None] = [None] * k
