@@ -87,10 +87,16 @@ def _cost(plan, home: str) -> None:
     """Training work of the missing stages and, where calibrated, projected device-hours."""
     from tickets.cost import describe, load_calibrations, project, training_work
 
+    from registry.errors import UserError
+
     missing = [plan.stages[k] for k, status in plan.status.items() if status == "missing"]
-    if not missing:
+    if not missing or not plan.domain_path.startswith("tickets.domain"):
+        return  # another domain's stages are not ours to cost
+    try:
+        work, unknown = training_work(missing)
+    except (UserError, KeyError, TypeError, ValueError) as exc:  # a plan never fails over its estimate
+        click.echo(f"training work: not estimated ({exc})")
         return
-    work, unknown = training_work(missing)
     images = sum(w.images for w in work if w.images == w.images)
     epochs = sum(w.epochs for w in work)
     bound = "at most " if any(w.upper_bound for w in work) else ""
