@@ -171,7 +171,7 @@ def _process_worker(model, options, steps, warmup, batch, device, threads, seed,
     out.put(time.time())
 
 
-def time_processes(s: Settings, model: str, k: int) -> float:
+def time_processes(s: Settings, model: str, k: int, wait: float = 300.0) -> float:
     ctx = mp.get_context("spawn")
     barrier, out = ctx.Barrier(k + 1), ctx.Queue()
     threads = max(1, (os.cpu_count() or 1) // k)
@@ -180,11 +180,15 @@ def time_processes(s: Settings, model: str, k: int) -> float:
                                                        threads, i, barrier, out)) for i in range(k)]
     for p in procs:
         p.start()
-    barrier.wait(timeout=600)
-    start = time.time()
-    ends = [out.get(timeout=600) for _ in procs]
-    for p in procs:
-        p.join()
+    try:
+        barrier.wait(timeout=wait)
+        start = time.time()
+        ends = [out.get(timeout=wait) for _ in procs]
+    finally:
+        for p in procs:
+            p.join(timeout=5)
+            if p.is_alive():
+                p.kill()
     return k * steps * s.batch / (max(ends) - start)
 
 
@@ -215,8 +219,12 @@ def start_mps() -> str | None:
         Path(os.environ[var]).mkdir(parents=True, exist_ok=True)
     try:
         subprocess.run(["nvidia-cuda-mps-control", "-d"], check=True, timeout=20, capture_output=True)
+        # a daemon that started but cannot serve clients would hang every worker: probe it once
+        subprocess.run([sys.executable, "-c", "import torch; torch.zeros(1, device='cuda').sum().item()"],
+                       check=True, timeout=90, capture_output=True)
         return "mps"
     except (OSError, subprocess.SubprocessError):
+        stop_mps()
         return None
 
 
@@ -245,7 +253,8 @@ def share(s: Settings, clock: Clock, rows: list, mps: bool) -> None:
                         continue
                     label = way + ("+mps" if way == "processes" and mps_state else "")
                     try:
-                        rate = time_packed(s, model, k) if way == "packed" else time_processes(s, model, k)
+                        rate = (time_packed(s, model, k) if way == "packed"
+                                else time_processes(s, model, k, wait=max(60.0, clock.left())))
                         rows.append({"section": "share", "model": model, "way": label, "k": k, "img_s": rate})
                     except Exception as exc:
                         rows.append({"section": "share", "model": model, "way": label, "k": k, "img_s": None,
@@ -292,6 +301,10 @@ def parity(s: Settings, clock: Clock, rows: list, data_dir: str | None) -> None:
     from tickets.config import TrainConfig
     from tickets.train import train
 
+    if clock.left() < 45:
+        rows.append({"section": "parity", "model": s.parity_model, "way": "-", "k": 0, "acc": None,
+                     "note": "skipped: time budget"})
+        return
     data = lifted_fashion_mnist(data_dir, s.parity_limit)
     epochs = s.parity_epochs
     config = TrainConfig(epochs=epochs, milestones=tuple(m for m in (round(epochs / 2), round(epochs * 3 / 4))
@@ -378,9 +391,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--steps", type=int, default=None, help="timed steps per run (default 150 resnet32, 100 vgg19)")
     parser.add_argument("--ref-workers", type=int, default=min(8, os.cpu_count() or 1))
     parser.add_argument("--parity-seeds", default="0,1,2")
-    parser.add_argument("--parity-epochs", type=int, default=3)
-    parser.add_argument("--parity-limit", type=int, default=None,
-                        help="first N training and test images for the parity runs (default: all)")
+    parser.add_argument("--parity-epochs", type=int, default=2)
+    parser.add_argument("--parity-limit", type=int, default=20000,
+                        help="first N training and test images for the parity runs")
     parser.add_argument("--no-compile", action="store_true")
     parser.add_argument("--no-mps", action="store_true")
     parser.add_argument("--sections", default="speed,share,parity,cost")
