@@ -83,6 +83,8 @@ def run_study(study: Study, home: str | os.PathLike, *, workers: int | None = No
         options.update(runs_per_gpu=int(runs_per_gpu), share=share or "processes")
     pack_size = int(runs_per_gpu) if share == "packed" else 1
     runner = EXECUTORS.get(executor)(**options)  # unknown options fail here, before any planning
+    if pack_size > 1 and runner.detached:  # a queued pack's members would look missing to the next plan
+        raise UserError(f"--share packed works with the local executor only, not {executor!r}")
     plan = make_plan(study, store)
     for problem in plan.problems:
         console.print(f"[yellow]not ingested:[/] {problem}")

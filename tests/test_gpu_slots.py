@@ -73,3 +73,9 @@ def test_check_gpus_accepts_existing_ids():
     check_gpus(["0", "1"], devices=lambda: (2, ""))
     with pytest.raises(UserError, match="CUDA is not available here \\(no driver\\)"):
         check_gpus(["0"], devices=lambda: (0, "no driver"))
+
+
+def test_packing_is_refused_for_a_detached_executor(tmp_path):
+    out, home = _run(tmp_path, "--executor", "slurm", "--share", "packed", "--runs-per-gpu", "2")
+    assert out.exit_code == 2 and "--share packed works with the local executor only, not 'slurm'" in out.output
+    assert not (home / "runs").exists()
