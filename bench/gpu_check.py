@@ -26,7 +26,6 @@ import json
 import math
 import multiprocessing as mp
 import os
-import statistics
 import subprocess
 import sys
 import tempfile

@@ -18,7 +18,7 @@ from registry.atomic import read_json, write_json
 
 
 def run_pack(folder: Path) -> int:
-    from registry.worker import FAILED, HELD, NanLoss, _check_finite, _code_version, _Heartbeat, runtime_meta
+    from registry.worker import FAILED, HELD, NanLoss, _check_finite, _Heartbeat
 
     pack = read_json(folder / "pack.json")
     if (folder / "result.json").exists():

@@ -12,7 +12,7 @@ from tickets.domain import DOMAIN
 from tickets.train import train
 from tickets.train.loop import autocast_factory
 
-from test_packed_training import Tiny, build, tiny_data  # noqa: F401  (the shared tiny net)
+from test_packed_training import build, tiny_data  # the shared tiny net and data
 
 CELL = {"dataset": "synthetic", "model": "lenet300", "method": "dense", "sparsity": 0.0, "seed": 0}
 
