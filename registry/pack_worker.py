@@ -41,7 +41,7 @@ def run_pack(folder: Path) -> int:
             beat.start()
             held.append((lease, beat))
             members.append((rundir, read_json(rundir / "stage.json")))
-        results = _run(pack, members)
+        results = _run(pack, members, folder)
         for (rundir, _), outcome in zip(members, results):
             meta = outcome.pop("meta")
             if "result" in outcome:
@@ -69,7 +69,7 @@ def run_pack(folder: Path) -> int:
             leases.release(lease)
 
 
-def _run(pack: Mapping[str, Any], members: list[tuple[Path, dict]]) -> list[dict[str, Any]]:
+def _run(pack: Mapping[str, Any], members: list[tuple[Path, dict]], folder: Path) -> list[dict[str, Any]]:
     """[{"meta", "result"} | {"meta", "error", "traceback"}] per member, in order."""
     from registry.domain import load_domain
     from registry.worker import _code_version, runtime_meta
@@ -89,7 +89,9 @@ def _run(pack: Mapping[str, Any], members: list[tuple[Path, dict]]) -> list[dict
 
         def reporter(rundir: Path):
             def report(progress: Mapping[str, Any]) -> None:
-                write_json(rundir / "progress.json", {**progress, "time": time.time()})
+                record = {**progress, "time": time.time()}
+                write_json(rundir / "progress.json", record)
+                write_json(folder / "progress.json", record)  # the executor watches the pack's folder
             return report
 
         outcomes = list(domain.run_packed(stages, rundirs, dep_dirs, [reporter(r) for r in rundirs]))

@@ -164,7 +164,7 @@ def run_study(study: Study, home: str | os.PathLike, *, workers: int | None = No
                             outcome.blocked.append((member, _cell_text(plan, member), reason))
                             continue
                         on_event(status, sub, {"reason": reason} if reason else {})
-                    elif event != "progress":
+                    else:  # start, waiting, progress (members train in step: one report serves all)
                         on_event(event, sub, info)
                 return
             if event == "start":
