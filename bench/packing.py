@@ -10,7 +10,7 @@ Three ways to train K runs of one architecture, each timed for `--steps` steps p
               between them (threads // K, at least 1); wall time from a shared start barrier;
 - packed:     `tickets.train.packed.train_packed`, one stacked model (torch.func vmap) for all K;
               on CUDA also `--cuda-graph` (the whole packed step captured in a CUDA graph).
-Ours' defaults throughout (channels_last for single runs, bf16 autocast on CUDA, fp32 on CPU).
+Ours' defaults throughout (channels_last for single runs, fp32: bf16 is an option since issue 14).
 """
 from __future__ import annotations
 

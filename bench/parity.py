@@ -7,7 +7,7 @@ quickstart network(s) on Fashion-MNIST (issue 7).
 Both ways train the same architecture from the same seed for the same epochs with the paper's
 optimiser (SGD 0.1, momentum 0.9, wd 1e-4, batch 64) and the paper's schedule shape scaled to the
 epoch count (`tickets.config.resolve`), then report the final test accuracy. Ours runs with its
-defaults (fp32 on CPU, bf16 autocast on CUDA). The two differ in data order and augmentation draws,
+defaults (fp32 everywhere since issue 14). The two differ in data order and augmentation draws,
 so single runs differ; the means must agree within run-to-run noise:
 |mean_ours - mean_ref| <= max(2 * sqrt(s_ours^2/n + s_ref^2/n), 0.5 percentage points).
 Expected runtime: ~25-40 s per (model, seed, way) and 3 epochs on a quiet 2-core CPU.

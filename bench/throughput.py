@@ -7,8 +7,8 @@ process, same thread count (issue 7).
 
 (a) reference: bench/reference.py (PIL Dataset + DataLoader with `--workers` processes, per-sample
     torchvision transforms, fp32, batch 64, SGD(0.1, 0.9, wd 1e-4), plain model, loss.item() per step);
-(b) ours: `tickets.train.train` with its defaults (TrainConfig(): channels_last, bf16 autocast on
-    CUDA / fp32 on CPU, device-resident data and augmentation). train() runs whole epochs, so each
+(b) ours: `tickets.train.train` with its defaults (TrainConfig(): channels_last, fp32 (bf16 and
+    tf32 are options since issue 14), device-resident data and augmentation). train() runs whole epochs, so each
     timed call trains one epoch over a subset of exactly `steps x 64` images; its per-epoch test
     evaluation runs on a 64-image test set (included in our time: it slightly penalises us).
 

@@ -26,6 +26,7 @@ RESULT_FIELDS = ("test_acc", "best_test_acc", "train_loss", "test_loss", "achiev
 COUNT_FIELDS = ("params", "flops", "dense_params", "dense_flops")  # integers; absent in older runs
 EPOCH_FIELDS = ("train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds")
 LAYER_FIELDS = ("layer", "shape", "weights", "kept", "keep_ratio")
+RUNTIME_FIELDS = ("device", "gpu_model", "torch_version", "cuda_version", "threads")  # from meta.json
 
 
 def _count(value: Any) -> int | None:
@@ -110,7 +111,9 @@ def _read_run(rundir: Path) -> dict[str, list[dict[str, Any]]]:
         "finished": _time(meta.get("finished")), "code_version": meta.get("code_version"),
         "error": None, "traceback": None,
         "studies": _studies(rundir),
+        **{name: meta.get(name) for name in RUNTIME_FIELDS},
     }
+    run["threads"] = None if run["threads"] is None else int(run["threads"])
     for axis in AXES:
         run[axis] = columns.get(axis)
     run["sparsity"] = _float(run["sparsity"])

@@ -18,6 +18,7 @@ from registry.atomic import write_json
 from registry.errors import UserError
 from registry.executors import EXECUTORS, Job
 from registry.grid import Study, describe_cell, label_cell
+from registry.domain import load_domain
 from registry.plan import Plan, load_executors, make_plan
 from registry.say import say
 from registry.store import Store
@@ -70,7 +71,7 @@ def _cell_text(plan: Plan, key: str) -> str:
 
 def run_study(study: Study, home: str | os.PathLike, *, workers: int | None = None, gpus: Sequence[str] | None = None,
               retry_failed: bool = False, executor: str = "local", executor_options: Mapping[str, Any] | None = None,
-              console: Any = None) -> Outcome:
+              console: Any = None, runs_per_gpu: int = 1, share: str | None = None) -> Outcome:
     from rich.console import Console
 
     console = console or Console(stderr=True)
@@ -81,7 +82,16 @@ def run_study(study: Study, home: str | os.PathLike, *, workers: int | None = No
                                **dict(executor_options or {})}
     if gpus:
         options["gpus"] = list(gpus)
+    if share not in (None, "processes", "packed"):
+        raise UserError(f"unknown sharing mode {share!r}; known: processes, packed")
+    if int(runs_per_gpu) != 1 and not gpus and share != "packed":
+        raise UserError(f"--runs-per-gpu {runs_per_gpu} needs --gpus (or --share packed to pack CPU runs)")
+    if gpus and (int(runs_per_gpu) != 1 or share):  # runs sharing a GPU (registry/executors/gpu_slots.py)
+        options.update(runs_per_gpu=int(runs_per_gpu), share=share or "processes")
+    pack_size = int(runs_per_gpu) if share == "packed" else 1
     runner = EXECUTORS.get(executor)(**options)  # unknown options fail here, before any planning
+    if pack_size > 1 and runner.detached:  # a queued pack's members would look missing to the next plan
+        raise UserError(f"--share packed works with the local executor only, not {executor!r}")
     plan = make_plan(study, store)
     for problem in plan.problems:
         say(console, ("not ingested:", "yellow"), " ", problem)
@@ -124,9 +134,23 @@ def run_study(study: Study, home: str | os.PathLike, *, workers: int | None = No
 
     jobs = []
     todo_set = set(todo)
+    fresh = {key for key in todo if not store.rundir(key).exists()}  # only these may be packed
     for key in todo:
-        rundir = write_stage(store, key, plan) if plan.status[key] == "missing" else store.rundir(key)
-        after = tuple(d for d in plan.stages[key].deps.values() if d in todo_set)
+        if plan.status[key] == "missing":
+            write_stage(store, key, plan)
+    from registry.packing import Pack, domain_pack_key, form_packs, write_pack
+
+    pack_key = domain_pack_key(load_domain(plan.domain_path), plan.stages) if pack_size > 1 else None
+    units = form_packs(todo, pack_key, pack_size, fresh.__contains__) if pack_key else list(todo)
+    packs: dict[str, Pack] = {u.key: u for u in units if isinstance(u, Pack)}
+    job_of = {m: p.key for p in packs.values() for m in p.members}
+    for unit in units:
+        members = unit.members if isinstance(unit, Pack) else (unit,)
+        key = unit.key if isinstance(unit, Pack) else unit
+        after = tuple(dict.fromkeys(job_of.get(d, d) for m in members for d in plan.stages[m].deps.values()
+                                    if d in todo_set and job_of.get(d, d) != key))
+        rundir = (write_pack(store.home, unit, [store.rundir(m) for m in members], plan.domain_path)
+                  if isinstance(unit, Pack) else store.rundir(key))
         jobs.append(Job(key=key, rundir=rundir, after=after))
 
     prepare = getattr(runner, "prepare", None)
@@ -139,6 +163,22 @@ def run_study(study: Study, home: str | os.PathLike, *, workers: int | None = No
     progress_kind = LineProgress if wants_lines(console) else _Progress  # a log file gets lines, not a bar
     with ingester, progress_kind(console, total, outcome.done) as progress:
         def on_event(event: str, job: Job, info: Mapping[str, Any]) -> None:
+            pack = packs.get(job.key)
+            if pack is not None:  # a pack's events are its members' events
+                from registry.packing import member_outcome
+
+                for member in pack.members:
+                    sub = Job(key=member, rundir=store.rundir(member))
+                    if event in ("done", "failed") and not info.get("blocked"):
+                        status, reason = member_outcome(sub.rundir)
+                        if status == "unfinished":
+                            progress.finish(member, False)
+                            outcome.blocked.append((member, _cell_text(plan, member), reason))
+                            continue
+                        on_event(status, sub, {"reason": reason} if reason else {})
+                    else:  # start, waiting, progress (members train in step: one report serves all)
+                        on_event(event, sub, info)
+                return
             if event == "start":
                 started.add(job.key)
                 cell = plan.first_cell(job.key)

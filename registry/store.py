@@ -70,6 +70,13 @@ class Run(SQLModel, table=True):
     result_bytes: Optional[int] = Field(default=None, sa_column=Column(BigInteger))
     result_mtime_ns: Optional[int] = Field(default=None, sa_column=Column(BigInteger))
     studies: Optional[str] = _text()  # the studies that asked for this run, comma-joined (registry.membership)
+    # What the run computed on (meta.json, from the domain's runtime_info): "cpu" / "cuda:1", the
+    # GPU's name, torch and CUDA runtime versions, torch's intra-op threads.
+    device: Optional[str] = None
+    gpu_model: Optional[str] = None
+    torch_version: Optional[str] = None
+    cuda_version: Optional[str] = None
+    threads: Optional[int] = None
 
 
 class Epoch(SQLModel, table=True):

@@ -95,7 +95,23 @@ def stage_threads(rundir: Path) -> int | None:
     return mine_n
 
 
+def runtime_meta(domain: Any) -> dict[str, Any]:
+    """What this process computed on, from the domain's optional `runtime_info()` (for tickets:
+    device, gpu_model, torch_version, cuda_version, threads); recorded in meta.json and the store."""
+    info = getattr(domain, "runtime_info", None)
+    if info is None:
+        return {}
+    try:
+        return dict(info())
+    except Exception as exc:  # never lose a finished result over its metadata
+        return {"runtime_error": f"{type(exc).__name__}: {exc}"}
+
+
 def run_stage(rundir: Path) -> int:
+    if (rundir / "pack.json").exists():  # several stages trained together (registry/packing.py)
+        from registry.pack_worker import run_pack
+
+        return run_pack(rundir)
     stage = read_json(rundir / "stage.json")
     if (rundir / "result.json").exists():
         return 0
@@ -133,7 +149,10 @@ def run_stage(rundir: Path) -> int:
                 write_json(rundir / "progress.json", {**progress, "time": time.time()})
 
             dep_dirs = {role: Path(p) for role, p in (stage.get("dep_dirs") or {}).items()}
-            result = dict(domain.run(stage, rundir, dep_dirs, report))
+            try:
+                result = dict(domain.run(stage, rundir, dep_dirs, report))
+            finally:
+                meta.update(runtime_meta(domain))
             _check_finite(result)
         except (KeyboardInterrupt, SystemExit):
             raise

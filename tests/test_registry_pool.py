@@ -49,7 +49,9 @@ def _slot_envs(home) -> list[dict]:
     return [json.loads((d / "env.json").read_text()) for d in (home / "runs").iterdir() if (d / "env.json").exists()]
 
 
-def test_gpu_slots_each_see_one_device(env):  # noqa: F811
+def test_gpu_slots_each_see_one_device(env, monkeypatch):  # noqa: F811
+    # a machine with two GPUs, as far as the up-front check can tell (this one has none)
+    monkeypatch.setattr("registry.executors.gpu_slots.cuda_devices", lambda: (2, ""))
     study, home = _study(env, sleep=0.2), env / "home"
     out = CliRunner().invoke(cli, ["--home", str(home), "study", "run", str(study), "--gpus", "0,1"])
     assert out.exit_code == 0, out.output

@@ -251,7 +251,7 @@ class TicketsDomain:
     def run(self, stage: Mapping[str, Any], rundir: Path, dep_dirs: Mapping[str, Path],
             report: Callable[[Mapping[str, Any]], None], *, device: Any = None,
             data_root: str | Path | None = None, data: Any = None,
-            step_interval: float = 2.0) -> dict[str, Any]:
+            step_interval: float = 2.0, train_hook: Any = None) -> dict[str, Any]:
         """Run one stage in `rundir` (resuming from its checkpoints) and return its result.
 
         `report` gets {"event": "phase" | "epoch" | "step", "phase", "epoch", "epochs", ...}: every
@@ -312,7 +312,8 @@ class TicketsDomain:
             pretrain_dir=Path(pretrain_dir) if pretrain_dir is not None else None, device=device,
             data_check=spec.get("data_check"), on_epoch=on_epoch, on_step=on_step,
             phase_started=phase_started, bn_l1=float(spec.get("bn_l1") or 0.0),
-            retrain_config=_config_from(spec["retrain"]) if spec.get("retrain") else None)
+            retrain_config=_config_from(spec["retrain"]) if spec.get("retrain") else None,
+            train_hook=train_hook)
         if kind == "pretrain":
             history = steps.train_dense(ctx)
         elif kind == "ticket":
@@ -331,6 +332,25 @@ class TicketsDomain:
 
         result.update(size_columns(spec, rundir, data.info, stats, result))
         return result
+
+
+    # ----------------------------------------------------------------------------- GPUs
+    def pack_key(self, stage) -> str | None:
+        """Stages with one key can train as one stacked model (tickets/train/packing_jobs.py)."""
+        from tickets.train.packing_jobs import pack_key
+
+        return pack_key(stage)
+
+    def run_packed(self, stages, rundirs, dep_dirs, reports) -> list:
+        from tickets.train.packing_jobs import run_packed
+
+        return run_packed(self, stages, rundirs, dep_dirs, reports)
+
+    def runtime_info(self) -> dict[str, Any]:
+        """device, gpu_model, torch_version, cuda_version, threads of this process (meta.json, store)."""
+        from tickets.train.runtime import runtime_info
+
+        return runtime_info()
 
 
 def _seed(value: Any) -> int:

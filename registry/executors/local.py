@@ -93,14 +93,18 @@ class LocalExecutor:
     workers: int = 1
     gpus: Sequence[str] | None = None
     threads: int | None = None
+    runs_per_gpu: int = 1
+    share: str = "processes"
     poll: float = 0.1
     name: str = "local"
     detached: bool = False
     slots: list[dict[str, str]] = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.gpus:
-            self.slots = [{"CUDA_VISIBLE_DEVICES": str(g)} for g in self.gpus]
+        if self.gpus:  # K slots per GPU, or one packing worker per GPU (registry/executors/gpu_slots.py)
+            from registry.executors.gpu_slots import gpu_slots
+
+            self.slots = gpu_slots(self.gpus, self.runs_per_gpu, self.share)
         else:
             workers = max(1, int(self.workers))
             # Every CPU stage runs with the same thread count whatever the number of workers: the
@@ -252,11 +256,11 @@ class LocalExecutor:
 
 @EXECUTORS.register("local")
 def local_executor(workers: int = 1, gpus: Sequence[str] | None = None, threads: Any = None,
-                   **unknown: Any) -> LocalExecutor:
+                   runs_per_gpu: int = 1, share: str = "processes", **unknown: Any) -> LocalExecutor:
     if unknown:
         name = sorted(unknown)[0]
-        raise UserError(f"unknown option {name!r} for the local executor; it takes --workers, --gpus "
-                        f"and -X threads=N only")
+        raise UserError(f"unknown option {name!r} for the local executor; it takes --workers, --gpus, "
+                        f"--runs-per-gpu, --share and -X threads=N only")
     if threads is not None:
         try:
             threads = int(threads)
@@ -264,4 +268,10 @@ def local_executor(workers: int = 1, gpus: Sequence[str] | None = None, threads:
                 raise ValueError
         except (TypeError, ValueError):
             raise UserError(f"threads must be a positive integer, got {threads!r}") from None
-    return LocalExecutor(workers=workers, gpus=list(gpus) if gpus else None, threads=threads)
+    from registry.executors.gpu_slots import check_gpus, parse_gpus
+
+    gpus = parse_gpus(gpus)
+    if gpus:  # before any planning: no CUDA or no such GPU is one line, and nothing starts
+        check_gpus(gpus)
+    return LocalExecutor(workers=workers, gpus=gpus, threads=threads, runs_per_gpu=int(runs_per_gpu),
+                         share=str(share))

@@ -15,12 +15,9 @@ def _home(ctx: click.Context) -> str:
 
 
 def _gpus(value: str | None) -> list[str] | None:
-    if not value:
-        return None
-    gpus = [g.strip() for g in value.split(",") if g.strip()]
-    if not gpus:
-        raise UserError(f"--gpus {value!r}: give device ids like 0,1")
-    return gpus
+    from registry.executors.gpu_slots import parse_gpus
+
+    return parse_gpus(value)
 
 
 def _plan_table(plan, title: str):
@@ -94,11 +91,41 @@ def plan(ctx: click.Context, file: str) -> None:
     s = load_study(file)
     p = make_plan(s, Store(_home(ctx)))
     _print_plan(p, f"study {s.name}")
+    _cost(p, _home(ctx))
     _readiness(p)
     from tickets.pruning.ratio_warnings import study_ratio_warnings
 
     for line in study_ratio_warnings(p.stages.values()):
         click.echo(f"warning: {line}", err=True)
+
+
+def _cost(plan, home: str) -> None:
+    """Training work of the missing stages and, where calibrated, projected device-hours."""
+    from tickets.cost import describe, load_calibrations, project, training_work
+
+    from registry.errors import UserError
+
+    missing = [plan.stages[k] for k, status in plan.status.items() if status == "missing"]
+    if not missing or not plan.domain_path.startswith("tickets.domain"):
+        return  # another domain's stages are not ours to cost
+    try:
+        work, unknown = training_work(missing)
+    except (UserError, KeyError, TypeError, ValueError) as exc:  # a plan never fails over its estimate
+        click.echo(f"training work: not estimated ({exc})")
+        return
+    images = sum(w.images for w in work if w.images == w.images)
+    epochs = sum(w.epochs for w in work)
+    bound = "at most " if any(w.upper_bound for w in work) else ""
+    click.echo(f"training work of the {len(missing)} missing stages: {bound}{epochs:,} epochs, "
+               f"{images / 1e6:,.1f} M images (train + test/3 per epoch)"
+               + (f"; sizes unknown for {', '.join(unknown)}" if unknown else ""))
+    projections, uncovered = project(work, load_calibrations(home))
+    for projection in projections:
+        click.echo(f"  {describe(projection)}")
+    if not projections:
+        for w in uncovered:
+            click.echo(f"  no throughput calibration for {w.model} {w.shape} batch {w.batch_size} {w.precision}: "
+                       f"`tickets calibrate --model {w.model} --dataset {w.dataset} --gpus 0`")
 
 
 def _readiness(plan) -> None:
@@ -110,15 +137,21 @@ def _readiness(plan) -> None:
 @study.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="CPU worker processes (default 1).")
-@click.option("--gpus", help="Comma-separated GPU ids, one worker per GPU (e.g. 0,1).")
+@click.option("--gpus", help="Comma-separated GPU ids (e.g. 0,1); fails at once where CUDA or an id is missing.")
+@click.option("--runs-per-gpu", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Runs sharing each GPU (with --share packed and no --gpus: runs per CPU worker).")
+@click.option("--share", type=click.Choice(["processes", "packed"]), default=None,
+              help="How runs share a GPU: 'processes' = one worker process per run (CUDA MPS if started; "
+                   "the provisional default), 'packed' = stages of one architecture and schedule trained "
+                   "as one stacked model.")
 @click.option("--retry-failed", is_flag=True, help="Run failed stages again (their error.json is set aside).")
 @click.option("--executor", default="local", show_default=True, help="Executor name (local, slurm).")
 @click.option("-X", "--exec-opt", "exec_opts", multiple=True, metavar="NAME=VALUE",
               help="Executor option, repeatable; for slurm e.g. partition=gpu time=04:00:00 gpus_per_run=1 "
                    "mem=16G cpus_per_run=4 array_parallelism=8.")
 @click.pass_context
-def run(ctx: click.Context, file: str, workers: int, gpus: str | None, retry_failed: bool, executor: str,
-        exec_opts: tuple[str, ...]) -> None:
+def run(ctx: click.Context, file: str, workers: int, gpus: str | None, runs_per_gpu: int, share: str | None,
+        retry_failed: bool, executor: str, exec_opts: tuple[str, ...]) -> None:
     """Run every stage the study is missing, in dependency order."""
     from registry.scheduler import run_study
     from tickets.study import load_study
@@ -128,7 +161,8 @@ def run(ctx: click.Context, file: str, workers: int, gpus: str | None, retry_fai
     s = load_study(file)
     with resumable():
         outcome = run_study(s, _home(ctx), workers=workers, gpus=_gpus(gpus), retry_failed=retry_failed,
-                            executor=executor, executor_options=pairs(exec_opts, "--exec-opt"))
+                            executor=executor, executor_options=pairs(exec_opts, "--exec-opt"),
+                            runs_per_gpu=runs_per_gpu, share=share)
     ctx.exit(outcome.exit_code)
 
 

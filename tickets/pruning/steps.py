@@ -83,6 +83,8 @@ class RunContext:
     on_epoch: Callable[[Any], None] | None = None
     on_step: Callable[[int, int, int], None] | None = None
     phase_started: Callable[[str, int], None] | None = None
+    # Packing (tickets/train/packing_jobs.py) sees the training a recipe asks for instead of running it.
+    train_hook: Callable[..., Any] | None = None
     _pruning_data: Any = field(default=None, repr=False)
     bn_l1: float = 0.0  # network slimming's L1 on BN scales during the large model's training
     retrain_config: TrainConfig | None = None  # the fine-tuning schedule of structured pipelines
@@ -155,6 +157,9 @@ def _train(ctx: RunContext, model, config: TrainConfig, *, mask=None, phase: str
 
     if ctx.phase_started is not None:
         ctx.phase_started(phase, config.epochs)
+    if ctx.train_hook is not None:
+        return ctx.train_hook(ctx, model, config, mask=mask, phase=phase, train_view=train_view,
+                              snapshots=snapshots)
     return train(model, ctx.data, config, mask=mask, rundir=ctx.rundir, phase=phase, device=ctx.device,
                  seed=ctx.seed, train_view=train_view, on_epoch=ctx.on_epoch, on_step=ctx.on_step,
                  snapshot_epochs=snapshots)

@@ -6,8 +6,9 @@ Determinism: the caller builds (and therefore initialises) the model, so callers
 its own generator seeded with `seed`, and restores the global torch RNG state on resume. On CPU,
 the same seed gives bitwise identical metrics and weights, with or without an interruption.
 
-Speed (issue 7): data on the device (see batches.py), channels_last, bf16 autocast on CUDA by
-default, optional torch.compile, no host synchronisation inside an epoch: loss and accuracy are
+Speed (issues 7, 14): data on the device (see batches.py), channels_last, and as options bf16
+autocast or TF32 (`precision`; fp32 by default until a parity measurement says otherwise),
+torch.compile, fused SGD; no host synchronisation inside an epoch: loss and accuracy are
 summed as device tensors and read once per epoch, and progress callbacks get step counts only.
 """
 from __future__ import annotations
@@ -48,17 +49,18 @@ def resolve_device(device: Any = None) -> torch.device:
 
 
 def autocast_factory(device: torch.device, precision: str) -> Callable[[], contextlib.AbstractContextManager]:
-    """"fp32": no autocast (the paper exactly); "auto": bf16 autocast on CUDA only; "bf16": bf16
+    """"fp32"/"tf32": no autocast ("tf32" is a backend setting, see backend_settings); "bf16": bf16
     autocast on any device (CPU autocast on the CPU)."""
-    if precision == "fp32" or (precision == "auto" and device.type != "cuda"):
+    if precision != "bf16":
         return contextlib.nullcontext
     return functools.partial(torch.autocast, device_type=device.type, dtype=torch.bfloat16)
 
 
 @contextlib.contextmanager
-def backend_settings(device: torch.device):
-    """Deterministic algorithms on the CPU (where they cost nothing), cuDNN autotuning on CUDA;
-    the previous global settings come back afterwards."""
+def backend_settings(device: torch.device, precision: str = "fp32"):
+    """Deterministic algorithms on the CPU (where they cost nothing), cuDNN autotuning on CUDA, and
+    TF32 on CUDA only for precision "tf32" (torch lets cuDNN use TF32 by default, which would make
+    "fp32" not fp32); the previous global settings come back afterwards."""
     if device.type == "cpu":
         prev, prev_warn = torch.are_deterministic_algorithms_enabled(), \
             torch.is_deterministic_algorithms_warn_only_enabled()
@@ -68,12 +70,17 @@ def backend_settings(device: torch.device):
         finally:
             torch.use_deterministic_algorithms(prev, warn_only=prev_warn)
     elif device.type == "cuda":
-        prev = torch.backends.cudnn.benchmark
+        prev = (torch.backends.cudnn.benchmark, torch.backends.cudnn.allow_tf32,
+                torch.backends.cuda.matmul.allow_tf32)
+        tf32 = precision == "tf32"
         torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.allow_tf32 = tf32
+        torch.backends.cuda.matmul.allow_tf32 = tf32
         try:
             yield
         finally:
-            torch.backends.cudnn.benchmark = prev
+            (torch.backends.cudnn.benchmark, torch.backends.cudnn.allow_tf32,
+             torch.backends.cuda.matmul.allow_tf32) = prev
     else:
         yield
 
@@ -130,7 +137,7 @@ def train(model: nn.Module, data: Any, config, *, mask: Mapping[str, torch.Tenso
     if not PHASE_RE.match(phase):
         raise UserError(f"phase name {phase!r} must be letters, digits, '_' or '-' (it names a folder)")
     device = resolve_device(device)
-    with backend_settings(device):
+    with backend_settings(device, config.precision):
         return _Phase(model, data, config, mask=mask, rundir=rundir, phase=phase, device=device,
                       seed=seed, train_view=train_view, on_epoch=on_epoch, on_step=on_step,
                       init_state=init_state, snapshot_epochs=snapshot_epochs,
@@ -165,8 +172,9 @@ class _Phase:
         self.loader = make_loader(data, config.batch_size, device=device, augment=config.augment,
                                   train_view=train_view, channels_last=self.channels_last)
         try:
+            fused = {"fused": True} if getattr(config, "fused_sgd", False) else {}
             self.optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
-                                             weight_decay=config.weight_decay, nesterov=config.nesterov)
+                                             weight_decay=config.weight_decay, nesterov=config.nesterov, **fused)
         except ValueError as exc:  # e.g. nesterov without momentum, negative weight decay
             raise UserError(f"bad optimiser setting: {exc}") from None
         self.scheduler = torch.optim.lr_scheduler.MultiStepLR(

@@ -65,10 +65,8 @@ def lr_at(config: Any, epoch: int) -> float:
 
 
 def autocast_dtype(config: Any, device: torch.device) -> torch.dtype | None:
-    """bf16 autocast on CUDA for precision "auto"/"bf16"; None (fp32) on CPU for "auto" and for "fp32"."""
-    if config.precision == "bf16" or (config.precision == "auto" and device.type == "cuda"):
-        return torch.bfloat16
-    return None
+    """bf16 autocast for precision "bf16" (as the engine); None (no autocast) for "fp32" and "tf32"."""
+    return torch.bfloat16 if config.precision == "bf16" else None
 
 
 class StackedModel:

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# One unattended GPU check (issue 14): speed vs the reference loop, runs sharing a GPU, bf16/tf32 vs
+# fp32 accuracy parity on Fashion-MNIST lifted to 3x32x32, projected GPU-hours of Table 1. Prints ONE
+# table (bench/gpu_check.py); JSON rows and calibration.json go to $OUT (or the current folder).
+#
+#   bench/gpu_check.sh                      # on a GPU machine; ~7 min on one H100/H200
+#   bench/gpu_check.sh --cpu-smoke          # every code path on the CPU in seconds (figures mean nothing)
+#
+# Environment:
+#   GPU_CHECK_DATA   folder with Fashion-MNIST's IDX files (train-images-idx3-ubyte.gz, ...), e.g. a
+#                    folder carried to the device machine; default: wherever tickets finds the data
+#   GPU_CHECK_WHEELS folder of .whl files to install first (packages the machine lacks); default .whl
+#                    when it exists
+#   GPU_CHECK_BUDGET seconds for the whole check (default 420: leaves room under an 8-minute limit)
+# Any other arguments go to bench/gpu_check.py (see its --help).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+WHEELS=${GPU_CHECK_WHEELS:-.whl}
+if [ -d "$WHEELS" ] && ls "$WHEELS"/*.whl >/dev/null 2>&1; then
+  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/gpu_check_site "$WHEELS"/*.whl
+  export PYTHONPATH="/tmp/gpu_check_site${PYTHONPATH:+:$PYTHONPATH}"
+fi
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+BUDGET=${GPU_CHECK_BUDGET:-420}
+ARGS=(--budget "$BUDGET")
+if [ -n "${GPU_CHECK_DATA:-}" ]; then ARGS+=(--data "$GPU_CHECK_DATA"); fi
+for a in "$@"; do
+  if [ "$a" = "--cpu-smoke" ]; then ARGS=(--budget 120); export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}; fi
+done
+exec "$PY" bench/gpu_check.py "${ARGS[@]}" "$@"
