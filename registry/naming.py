@@ -22,10 +22,20 @@ class UnknownName(UserError, KeyError):
 class Registry(Generic[T]):
     """A named collection filled by the `register` decorator."""
 
+    instances: "list[Registry[Any]]" = []  # every registry made, so tests can restore them
+
     def __init__(self, kind: str):
         self.kind = kind
         self._items: dict[str, T] = {}
         self._meta: dict[str, dict[str, Any]] = {}
+        Registry.instances.append(self)
+
+    def snapshot(self) -> tuple[dict[str, T], dict[str, dict[str, Any]]]:
+        return dict(self._items), dict(self._meta)
+
+    def restore(self, state: tuple[dict[str, T], dict[str, dict[str, Any]]]) -> None:
+        """Back to a snapshot: names registered since (a test's plugin) are forgotten."""
+        self._items, self._meta = dict(state[0]), dict(state[1])
 
     def register(self, name: str | None = None, **meta: Any) -> Callable[[T], T]:
         def decorate(obj: T) -> T:

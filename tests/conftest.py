@@ -17,7 +17,13 @@ def _isolated_env(tmp_path, data_root, monkeypatch):
     monkeypatch.setenv("TICKETS_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("TICKETS_DATA", data_root)
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", os.environ.get("CUDA_VISIBLE_DEVICES", ""))
+    monkeypatch.setenv("TICKETS_PLUGINS", os.environ.get("TICKETS_PLUGINS", ""))  # `--plugin` writes it
+    from registry.naming import Registry
+
+    registries = [(r, r.snapshot()) for r in Registry.instances]
     yield
+    for registry, state in registries:  # a test's plugin names never leak into the next test
+        registry.restore(state)
 
 
 @pytest.fixture(scope="module")

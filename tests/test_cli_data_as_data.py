@@ -107,7 +107,7 @@ def test_report_suffixes_still_choose_the_format(tmp_path):
 
     runs = imported_runs("table1")
     runs["key"] = [f"k{i:04d}" for i in range(len(runs))]
-    Store(tmp_path / "home").add_new_runs({"runs": runs, "results": runs[["key", "test_acc"]]})
+    Store(tmp_path / "home").add_new_runs({"runs": runs, "results": runs[["key", "test_acc", "best_test_acc"]]})
     for name, needle in (("t.md", "| VGG19"), ("t.csv", ","), ("t.txt", "VGG19"), ("t.tex", "\\textbf")):
         out = _invoke("--home", str(tmp_path / "home"), "report", "table1", "-o", str(tmp_path / name))
         assert out.exit_code == 0, out.output

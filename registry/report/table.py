@@ -316,7 +316,7 @@ def build_table(report: Report, stats: "pd.DataFrame", *, metric: str | None = N
 
 METRIC_TEXT = {"test_acc": "final-epoch test accuracy in %",
                "best_test_acc": "best-epoch test accuracy in % (epoch chosen on the test set, as the paper printed)",
-               "val_selected_test_acc": "test accuracy in % at the epoch of best held-out validation accuracy"}
+               "val_selected_test_acc": "test accuracy in % at the best validation epoch (held-out split of the training set)"}
 INTERVAL_TEXT = {"std": "mean ± std", "sem": "mean ± standard error", "t95": "95% t-interval"}
 
 

@@ -32,8 +32,12 @@ def method_rows() -> list[dict[str, Any]]:
     rows = []
     for name, cls in METHODS.items():
         options = {f.name: _default(f) for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else {}
-        rows.append({"method": name, "needs_pretrain": bool(cls.needs_pretrain), "uses_data": bool(cls.uses_data),
-                     "prunes": bool(cls.prunes), "options": options,
+        try:  # flags may be properties of the options (a structured pipeline pretrains or not)
+            method = cls()
+        except Exception:
+            method = cls
+        rows.append({"method": name, "needs_pretrain": bool(method.needs_pretrain), "uses_data": bool(method.uses_data),
+                     "prunes": bool(method.prunes), "options": options,
                      "summary": getattr(cls, "summary", "") or _first_line(cls.__doc__)})
     return rows
 
@@ -53,7 +57,8 @@ def rule_rows() -> list[dict[str, Any]]:
 
 
 def _options_text(options: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={json.dumps(v)}" for k, v in options.items()) or "-"
+    """None is a default resolved per dataset and network (docs/FIDELITY.md): shown as auto."""
+    return ", ".join(f"{k}={'auto' if v is None else json.dumps(v)}" for k, v in options.items()) or "-"
 
 
 def _emit(rows: list[dict[str, Any]], fmt: str, title: str, columns: list[str]) -> None:

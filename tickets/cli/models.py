@@ -76,8 +76,8 @@ def _print_models(rows: list[dict], info, show_layers: bool) -> None:
 
     console = Console()
     table = Table(title=f"Models for {info.name} ({info.describe_shape()}, {info.num_classes} classes)")
-    table.add_column("model")
-    table.add_column("family")
+    table.add_column("model", no_wrap=True)  # a name is data: never cut (a plugin's names are long)
+    table.add_column("family", overflow="fold")
     table.add_column("prunable weights", justify="right")
     table.add_column("layers", justify="right")
     table.add_column("depth · block · widths")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
+from registry.errors import UserError
+
 
 def study_ratio_warnings(stages: Iterable[Any]) -> list[str]:
     from tickets.data import dataset_info
@@ -18,8 +20,10 @@ def study_ratio_warnings(stages: Iterable[Any]) -> list[str]:
 
     seen: dict[tuple, set[str]] = {}
     for stage in stages:
-        spec = stage.spec
+        spec = stage.spec if isinstance(getattr(stage, "spec", None), dict) else {}
         method = spec.get("method") or {}
+        if not isinstance(method, dict):  # a stage of another domain (a plugin's, the tests' fake one)
+            continue
         rule = method.get("rule")
         if not rule or not spec.get("sparsity"):
             continue
@@ -28,8 +32,11 @@ def study_ratio_warnings(stages: Iterable[Any]) -> list[str]:
         seen.setdefault(key, set()).add(method.get("name", "?"))
     out = []
     for (dataset, model, options, rule, sparsity), methods in sorted(seen.items()):
-        layers = _layers(model, dataset_info(dataset), options)
-        plan = plan_ratios(rule, list(layers), sparsity, family=model_family(model))
+        try:
+            layers = _layers(model, dataset_info(dataset), options)
+            plan = plan_ratios(rule, list(layers), sparsity, family=model_family(model))
+        except UserError:  # not this domain's names: expansion already said what it had to
+            continue
         for line in plan.warnings():
             out.append(f"{model} on {dataset} ({', '.join(sorted(methods))}): {line}")
     return out
