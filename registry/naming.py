@@ -30,12 +30,10 @@ class Registry(Generic[T]):
         self._meta: dict[str, dict[str, Any]] = {}
         Registry.instances.append(self)
 
-    def snapshot(self) -> tuple[dict[str, T], dict[str, dict[str, Any]]]:
-        return dict(self._items), dict(self._meta)
-
-    def restore(self, state: tuple[dict[str, T], dict[str, dict[str, Any]]]) -> None:
-        """Back to a snapshot: names registered since (a test's plugin) are forgotten."""
-        self._items, self._meta = dict(state[0]), dict(state[1])
+    def unregister(self, name: str) -> None:
+        """Forget a name (tests drop what a throwaway plugin module registered)."""
+        self._items.pop(name, None)
+        self._meta.pop(name, None)
 
     def register(self, name: str | None = None, **meta: Any) -> Callable[[T], T]:
         def decorate(obj: T) -> T:
