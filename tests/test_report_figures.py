@@ -185,3 +185,30 @@ def test_size_figure_when_the_store_records_params(tmp_path, drawn):
     assert panel["title"] == "VGG19 on CIFAR-10"
     line = panel["bars"]["LT"]
     assert sorted(line.get_xdata()) == [round(70e6 * (1 - p)) + 5000 for p in (0.98, 0.95, 0.9, 0.8, 0.6)]
+
+
+def test_a_variant_every_series_shares_stays_out_of_the_legend(tmp_path, drawn):
+    """The quickstart's runs all carry `epochs=3 milestones=2`: it tells no series apart, so it is not
+    repeated in every legend entry; two variants side by side are still named."""
+    import duckdb
+
+    home = tmp_path / "home"
+    store = report_store.build(home)
+    con = duckdb.connect(str(store.path))
+    try:
+        con.execute("UPDATE runs SET variant = 'epochs=3'")
+    finally:
+        con.close()
+    code, out = invoke(home, "figure", "accuracy", "--model", "resnet32", "-o", str(tmp_path / "a.svg"))
+    assert code == 0, out
+    legend = drawn[-1]["legends"][0]
+    assert legend[:2] == ["SNIP", "SNIP (corrupted data)"] and not any("epochs=3" in e for e in legend)
+    con = duckdb.connect(str(store.path))
+    try:
+        con.execute("UPDATE runs SET variant = 'epochs=5' WHERE method = 'snip' AND \"check\" = 'none'")
+    finally:
+        con.close()
+    code, out = invoke(home, "figure", "accuracy", "--model", "resnet32", "-o", str(tmp_path / "b.svg"))
+    assert code == 0, out
+    legend = drawn[-1]["legends"][0]
+    assert "SNIP [epochs=5]" in legend and "SNIP (corrupted data) [epochs=3]" in legend

@@ -248,6 +248,8 @@ def plot_keep_ratios(layers: "pd.DataFrame", path: str | Path, *, options: Figur
     if "variant" not in layers.columns:
         layers["variant"] = ""
     layers["variant"] = layers["variant"].fillna("")
+    if layers["variant"].nunique() <= 1:  # one variant for every line tells none apart: not in the legend
+        layers["variant"] = ""
     whole = layers.groupby("key")["keep_ratio"].transform(lambda s: bool((s >= 1.0).all()))
     dense_keys = sorted(set(layers.loc[whole.astype(bool), "key"]))
     warnings = []
@@ -346,8 +348,11 @@ def _panels(data: "pd.DataFrame") -> list[tuple[str, str]]:
 def _series(data: "pd.DataFrame", label: SeriesLabel, order: Sequence[str],
             with_sparsity: bool = False) -> MethodStyles:
     """Label each row's series (columns `series`, `smethod`, `squal`) and fix the series' styles."""
+    shared = data["variant"].nunique(dropna=False) <= 1  # one variant for every series tells none apart
+
     def fields(r):
-        return {"method": r["method"], "check": r["check"], "variant": r["variant"], "sparsity": r["sparsity"]}
+        return {"method": r["method"], "check": r["check"], "variant": "" if shared else r["variant"],
+                "sparsity": r["sparsity"]}
 
     data["series"] = [label(fields(r)) + (f", {_sparsity_text(r['sparsity'])}" if with_sparsity and r["sparsity"]
                                           else "") for _, r in data.iterrows()]
