@@ -74,7 +74,8 @@ def read_lease(rundir: Path) -> dict[str, Any] | None:
         return None
 
 
-def _pid_dead(pid: int) -> bool:
+def pid_dead(pid: int) -> bool:
+    """This host's process `pid` is gone (or a zombie): its lease or temporaries are orphans."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -96,7 +97,7 @@ def is_live(info: dict[str, Any] | None, timeout: float | None = None) -> bool:
         timeout = min(timeout, torn_grace())
     if time.time() - float(info.get("heartbeat") or 0) > timeout:
         return False
-    if info.get("host") == socket.gethostname() and info.get("pid") and _pid_dead(int(info["pid"])):
+    if info.get("host") == socket.gethostname() and info.get("pid") and pid_dead(int(info["pid"])):
         return False
     return True
 

@@ -14,6 +14,8 @@ import socket
 import time
 from pathlib import Path
 
+from registry.lease import pid_dead
+
 STALE_SECONDS = float(os.environ.get("TICKETS_STALE_TEMP_SECONDS", "900"))
 _TAG = re.compile(r"\.(\d+)-([0-9a-f]{8})\.tmp$")
 
@@ -27,20 +29,6 @@ def writer_tag() -> str:
     return f"{os.getpid()}-{host_tag()}"
 
 
-def _pid_gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    try:  # a zombie writes nothing more
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return False
-
-
 def writer_gone(path: Path, now: float | None = None) -> bool:
     """True when nothing will ever finish (rename) this temporary (or its DuckDB `.wal`)."""
     match = _TAG.search(path.name.removesuffix(".wal"))
@@ -48,7 +36,7 @@ def writer_gone(path: Path, now: float | None = None) -> bool:
         pid = int(match.group(1))
         if pid == os.getpid():
             return False
-        if _pid_gone(pid):
+        if pid_dead(pid):
             return True
     try:
         age = (time.time() if now is None else now) - path.stat().st_mtime

@@ -83,13 +83,16 @@ def runs() -> None:
     """List and show runs in the store."""
 
 
+def axis_filters(command):
+    """The filters `runs ls` and `runs rm` share: one option per axis of a run."""
+    for name, kind in reversed((("dataset", None), ("model", None), ("method", None), ("check", None),
+                                ("sparsity", float), ("seed", int))):
+        command = click.option(f"--{name}", type=kind)(command)
+    return command
+
+
 @runs.command("ls")
-@click.option("--dataset")
-@click.option("--model")
-@click.option("--method")
-@click.option("--check")
-@click.option("--sparsity", type=float)
-@click.option("--seed", type=int)
+@axis_filters
 @click.option("--status", type=click.Choice(["done", "failed", "imported", "running"]),
               help="running: stages under a live lease now (from the run directories), with host, "
                    "epoch and heartbeat age.")

@@ -5,19 +5,14 @@ from __future__ import annotations
 import click
 
 from registry.errors import UserError
-from tickets.cli.query import runs
+from tickets.cli.query import axis_filters, runs
 
 __all__ = ["runs"]
 
 
 @runs.command("rm")
 @click.argument("keys", nargs=-1)
-@click.option("--dataset")
-@click.option("--model")
-@click.option("--method")
-@click.option("--check")
-@click.option("--sparsity", type=float)
-@click.option("--seed", type=int)
+@axis_filters
 @click.option("--status", type=click.Choice(["done", "failed", "imported"]))
 @click.option("--kind")
 @click.option("--dependents", "with_dependents", is_flag=True,
