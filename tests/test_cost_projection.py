@@ -83,3 +83,12 @@ def test_calibrate_refuses_gpus_without_cuda(tmp_path):
     save_calibration(tmp_path, {"model": "m", "shape": "1x1x1", "batch_size": 1, "device_name": "cpu", "runs": 1,
                                 "share": "processes", "precision": "fp32", "images_per_second": 1.0})
     assert list(json.loads((tmp_path / "calibration.json").read_text())) == ["m|1x1x1|b1|cpu|1xprocesses|fp32"]
+
+
+def test_evaluation_stages_train_nothing_and_are_not_costed():
+    cells = [{"dataset": "fashionmnist", "model": "lenet300", "method": m, "sparsity": s, "seed": 0,
+              "evals": ["calibration", "fgsm"]} for m, s in (("dense", 0.0), ("random_tickets", 0.9))]
+    stages = _stages(cells)
+    assert sorted(s.kind for s in stages) == ["eval"] * 4 + ["pretrain", "ticket"]
+    work, unknown = training_work(stages)
+    assert unknown == [] and [w.stages for w in work] == [2]  # the two trainings, none of the four evaluations

@@ -87,6 +87,8 @@ def training_work(stages: Iterable[Any]) -> tuple[list[Work], list[str]]:
     unknown: set[str] = set()
     for stage in stages:
         spec = stage.spec if hasattr(stage, "spec") else stage["spec"]
+        if stage_kind(stage) == "eval" or "train" not in spec:  # evaluations train nothing
+            continue
         info = dataset_info(spec["dataset"])
         train = spec["train"]
         key = (spec["model"], info.describe_shape(), int(train["batch_size"]), str(train.get("precision", "fp32")))
@@ -97,7 +99,7 @@ def training_work(stages: Iterable[Any]) -> tuple[list[Work], list[str]]:
             per_epoch = math.nan
         else:
             n_train, n_test = sizes
-            if spec.get("data_check") == "half_data" and stage_kind(stage) == "pretrain":
+            if spec.get("data_check") in ("half_data", "half_data_seed") and stage_kind(stage) == "pretrain":
                 n_train //= 2
             per_epoch = n_train + EVAL_COST * n_test
         groups.setdefault(key, []).append((epochs, epochs * per_epoch, bound))

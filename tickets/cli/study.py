@@ -116,7 +116,10 @@ def _cost(plan, home: str) -> None:
     images = sum(w.images for w in work if w.images == w.images)
     epochs = sum(w.epochs for w in work)
     bound = "at most " if any(w.upper_bound for w in work) else ""
-    click.echo(f"training work of the {len(missing)} missing stages: {bound}{epochs:,} epochs, "
+    trained = sum(w.stages for w in work)
+    what = (f"the {trained} missing training stages" if trained != len(missing)
+            else f"the {len(missing)} missing stages")  # evaluation stages train nothing
+    click.echo(f"training work of {what}: {bound}{epochs:,} epochs, "
                f"{images / 1e6:,.1f} M images (train + test/3 per epoch)"
                + (f"; sizes unknown for {', '.join(unknown)}" if unknown else ""))
     projections, uncovered = project(work, load_calibrations(home))
