@@ -212,3 +212,14 @@ def test_a_variant_every_series_shares_stays_out_of_the_legend(tmp_path, drawn):
     assert code == 0, out
     legend = drawn[-1]["legends"][0]
     assert "SNIP [epochs=5]" in legend and "SNIP (corrupted data) [epochs=3]" in legend
+
+
+def test_size_metrics_are_shown_but_never_bold(tmp_path):
+    home = tmp_path / "home"
+    report_store.add_size_columns(report_store.build(home))
+    code, out = invoke(home, "report", "figure3", "--metric", "best_test_acc", "--format", "latex")
+    assert code == 0, out
+    assert "\\textbf" in out  # accuracies are ranked
+    code, out = invoke(home, "report", "figure3", "--metric", "params", "--format", "latex")
+    assert code == 0, out
+    assert "\\textbf" not in out and "No bold: a network's size is not ranked" in out

@@ -29,6 +29,8 @@ METRIC_SQL = {
     "flops_reduction": '100.0 * (1 - "flops" / nullif("dense_flops", 0))',
 }
 METRICS = tuple(METRIC_SQL)
+# sizes describe a network; they are not results to rank, so tables bold none of them
+SIZE_METRICS = ("params", "flops", "params_reduction", "flops_reduction")
 METRIC_LABELS = {"test_acc": "final-epoch test accuracy",
                  "best_test_acc": "best-epoch test accuracy (epoch selected on the test set)",
                  "val_selected_test_acc": "test accuracy at the best validation epoch",

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Sequence
 
 from registry.errors import UserError
-from registry.report.aggregate import METRIC_LABELS, matching, records
+from registry.report.aggregate import METRIC_LABELS, SIZE_METRICS, matching, records
 from registry.report.bolding import Candidate, bold_mask
 from registry.report.intervals import INTERVALS
 from registry.report.paper import PaperValue, lookup
@@ -267,7 +267,7 @@ def build_table(report: Report, stats: "pd.DataFrame", *, metric: str | None = N
                                          r.reference or c.blank or c.missing)
                                for r, c in zip(trows, column)], interval)
             for c, b in zip(column, marks):
-                c.bold = b
+                c.bold = b and metric not in SIZE_METRICS
         named = any("{group}" in r.label for r in resolve_rows(report, stats, group))
         sections.append(Section(group.label, trows, "" if named or not group.label else group.label))
 
@@ -300,7 +300,10 @@ def build_table(report: Report, stats: "pd.DataFrame", *, metric: str | None = N
                          f"or sits at chance; its accuracy is chance, not a result of the method")
     rule = interval_text(interval)
     shown = f"{report.eval} {metric}" if report.eval is not None else metric_text(metric)
-    footnotes.append(f"Bold: mean within the best row's interval ({rule}) in its column; {shown}.")
+    if metric in SIZE_METRICS:
+        footnotes.append(f"No bold: a network's size is not ranked; {shown}.")
+    else:
+        footnotes.append(f"Bold: mean within the best row's interval ({rule}) in its column; {shown}.")
 
     header = []
     for k, axis in enumerate(report.columns):
