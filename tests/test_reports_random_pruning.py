@@ -51,3 +51,33 @@ def test_depth_figure_draws_accuracy_and_gap_to_dense(tmp_path):
     stats = stats_from_frame(report, _runs())
     path = plot_report(report, stats, tmp_path / "depth.png")
     assert path.stat().st_size > 10_000
+
+
+def test_an_evaluation_of_networks_at_chance_is_collapsed_and_never_bold(tmp_path):
+    """A collapsed network is trivially calibrated (ECE near 0): its evaluation cells follow the
+    evaluated runs' accuracy, so the row is marked collapsed and never bold, whatever its ECE."""
+    from registry.report.spec import AutoRows, Axis, Report
+    from registry.store import Store
+
+    runs, evals = [], []
+    for method, acc, ece in (("erk", 85.0, 0.010), ("uniform", 10.0, 0.002)):
+        for seed in range(2):
+            key = f"{method}-{seed}"
+            runs.append(dict(key=key, kind="ticket", status="done", source="local", dataset="fashionmnist",
+                             model="mlp", method=method, check="none", sparsity=0.9, seed=seed, variant="",
+                             test_acc=acc, collapsed=False))
+            evals.append(dict(key=f"e-{key}", run_key=key, eval="calibration", metric="ece",
+                              value=ece + 0.001 * seed))
+    trained = pd.DataFrame(runs)
+    stages = pd.DataFrame([{**r, "key": f"e-{r['key']}", "kind": "eval"} for r in runs])  # the eval stages
+    Store(tmp_path / "home").add_new_runs({"runs": pd.concat([trained, stages.drop(columns=["test_acc", "collapsed"])]),
+                                           "results": trained[["key", "test_acc", "collapsed"]],
+                                           "evals": pd.DataFrame(evals)})
+    report = Report(name="r", title="r", columns=(Axis("sparsity"),), auto_rows=AutoRows(reference=()), seeds=2,
+                    eval="calibration", metric="ece", lower_is_better=True, chance={"fashionmnist": 10.0})
+    table = make_table(report, query=Store(tmp_path / "home").frame)
+    cells = {row.label: row.cells[0] for section in table.sections for row in section.rows}
+    uniform = next(c for label, c in cells.items() if "niform" in label)
+    erk = next(c for label, c in cells.items() if "niform" not in label)
+    assert uniform.mean == pytest.approx(0.0025) and uniform.collapsed and not uniform.bold
+    assert erk.bold and not erk.collapsed

@@ -106,13 +106,16 @@ def stats_sql(report: Report, metric: str | None = None, table: str = "run_resul
     reads the store's `eval_results` view instead: the evaluation's `metric` of each run."""
     metric = metric or report.metric
     if report.eval is not None:  # eval_results: the evaluated run's columns + eval, eval_metric, value
-        return _stats_sql(report, "value", "eval_results", ["eval = ?", "eval_metric = ?"], [report.eval, metric])
+        return _stats_sql(report, "value", "eval_results", ["eval = ?", "eval_metric = ?"], [report.eval, metric],
+                          # the evaluated networks' own accuracy: one at chance collapsed, whatever its ECE
+                          'avg(test_acc) AS acc_mean, min(test_acc) AS acc_lo, max(test_acc) AS acc_hi, ')
     if metric not in METRICS:
         raise UserError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
     return _stats_sql(report, metric, table, [], [])
 
 
-def _stats_sql(report: Report, metric: str, table: str, extra: list[str], extra_params: list[Any]):
+def _stats_sql(report: Report, metric: str, table: str, extra: list[str], extra_params: list[Any],
+               accuracy: str = ""):
     fields = report.fields()
     # Runs of different variants (non-default options) come back as separate records of one cell,
     # and `seeds` counts distinct seeds, so the table can tell pooled configurations and repeated
@@ -124,7 +127,7 @@ def _stats_sql(report: Report, metric: str, table: str, extra: list[str], extra_
     clauses = [*extra, "status IS DISTINCT FROM 'failed'", f'({value}) IS NOT NULL', *clauses]
     sql = (f"SELECT {select}, count(*) AS n, count(DISTINCT seed) AS seeds, "
            f"avg({value}) AS mean, stddev_samp({value}) AS std, "
-           f"min({value}) AS lo, max({value}) AS hi, "
+           f"min({value}) AS lo, max({value}) AS hi, {accuracy}"
            f"bool_and(coalesce(collapsed, false)) AS all_collapsed "
            f"FROM {table} WHERE {' AND '.join(clauses)} GROUP BY ALL")
     return sql, [*extra_params, *params]

@@ -194,8 +194,10 @@ def _pooled(part: list[dict[str, Any]], chance: dict[str, float]) -> tuple[int, 
     collapsed = True
     for rec in part:
         level = chance.get(rec.get("dataset"))
-        flat = abs(float(rec["hi"]) - float(rec["lo"])) <= 1e-9
-        at_chance = level is not None and abs(float(rec["mean"]) - level) <= COLLAPSE_TOLERANCE and flat
+        # an evaluation's cell is judged by the evaluated networks' accuracy (acc_*), any other by its own
+        mean_k, lo_k, hi_k = ("acc_mean", "acc_lo", "acc_hi") if rec.get("acc_mean") is not None else ("mean", "lo", "hi")
+        flat = abs(float(rec[hi_k]) - float(rec[lo_k])) <= 1e-9
+        at_chance = level is not None and abs(float(rec[mean_k]) - level) <= COLLAPSE_TOLERANCE and flat
         if not (bool(rec["all_collapsed"]) or at_chance):
             collapsed = False
     return n, mean, std, collapsed
