@@ -19,7 +19,7 @@ from tickets.models.base import (
     prunable_weights,
     register_model,
 )
-from tickets.models import vgg, resnet, lenet, resnet_depths, wrn, mlp  # noqa: F401,I001  (fill the registry; listing order)
+from tickets.models import vgg, resnet, lenet, wrn, mlp  # noqa: F401,I001  (fill the registry; listing order)
 from tickets.models import structured  # noqa: F401,E402  (channel-configurable networks for structured pruning)
 
 __all__ = [

@@ -121,9 +121,13 @@ class CifarResNet(nn.Module):
         return self.fc(torch.flatten(self.avgpool(out), 1))
 
 
-# name -> (default width, the width runs stored before this meaning was fixed were built with)
+# depth -> default width. Runs stored before this meaning was fixed built every depth at width 32:
+# those names keep it as their identity default (old keys), resnet44 (added with the Random Pruning
+# paper's depth sweep) never had another default.
 STANDARD_WIDTH, SEED_PAPER_WIDTH = 16, 32
-DEFAULT_WIDTHS = {20: STANDARD_WIDTH, 32: SEED_PAPER_WIDTH, 56: STANDARD_WIDTH, 110: STANDARD_WIDTH}
+DEFAULT_WIDTHS = {20: STANDARD_WIDTH, 32: SEED_PAPER_WIDTH, 44: STANDARD_WIDTH, 56: STANDARD_WIDTH,
+                  110: STANDARD_WIDTH}
+NEW_NAMES = (44,)
 
 
 def _resnet(depth: int, default_width: int):
@@ -152,7 +156,7 @@ for _depth, _width in DEFAULT_WIDTHS.items():
     _what = ("the seed paper's 2x-wide ResNet32" if _depth == 32
              else f"He et al.'s ResNet-{_depth}")
     register_model(f"resnet{_depth}", family="resnet", options={"width": _width, "block": "basic"},
-                   identity_defaults={"width": SEED_PAPER_WIDTH},
+                   identity_defaults=None if _depth in NEW_NAMES else {"width": SEED_PAPER_WIDTH},
                    structure=lambda options, d=_depth: {"depth": d, **_structure(d, options)},
                    description=f"CIFAR ResNet-{_depth}, {describe(_depth, _width, 'basic')} ({_what})")(
         _resnet(_depth, _width))
