@@ -49,8 +49,8 @@ def test_depth_figure_draws_accuracy_and_gap_to_dense(tmp_path):
 
     report, _ = load_report(REPORTS, "random_pruning_depth")
     stats = stats_from_frame(report, _runs())
-    path = plot_report(report, stats, tmp_path / "depth.png")
-    assert path.stat().st_size > 10_000
+    path, warnings = plot_report(report, stats, tmp_path / "depth.png")  # (path, warnings) like every figure
+    assert path.stat().st_size > 10_000 and warnings == []
 
 
 def test_an_evaluation_of_networks_at_chance_is_collapsed_and_never_bold(tmp_path):
@@ -81,3 +81,20 @@ def test_an_evaluation_of_networks_at_chance_is_collapsed_and_never_bold(tmp_pat
     erk = next(c for label, c in cells.items() if "niform" not in label)
     assert uniform.mean == pytest.approx(0.0025) and uniform.collapsed and not uniform.bold
     assert erk.bold and not erk.collapsed
+
+
+def test_the_figure_command_draws_a_scale_figure(tmp_path):
+    """`tickets figure random_pruning_depth` goes through the same command as figure3 (it crashed on
+    the scale figure's return value after the merge)."""
+    from click.testing import CliRunner
+
+    from registry.store import Store
+    from tickets.cli.main import cli
+
+    runs = _runs()
+    runs["kind"], runs["status"], runs["source"], runs["variant"] = "ticket", "done", "local", ""
+    Store(tmp_path / "home").add_new_runs({"runs": runs, "results": runs[["key", "test_acc"]]})
+    out = CliRunner().invoke(cli, ["--home", str(tmp_path / "home"), "figure", "random_pruning_depth",
+                                   "-o", str(tmp_path / "d.png")])
+    assert out.exit_code == 0, out.output
+    assert (tmp_path / "d.png").stat().st_size > 10_000
