@@ -19,11 +19,25 @@ def _current_umask() -> int:
 
 
 _UMASK = _current_umask()
+# (root, allowed): a rank > 0 of a multi-process run writes nothing under its run directory but its
+# own `ranks/` files (registry.ranks); its writes there are skipped, so rank 0 alone publishes.
+_READ_ONLY: list[tuple[str, str]] = []
+
+
+def refuse_writes_under(root: str | os.PathLike, allowed: str | os.PathLike) -> None:
+    _READ_ONLY.append((os.path.abspath(root) + os.sep, os.path.abspath(allowed) + os.sep))
+
+
+def _refused(path: Path) -> bool:
+    where = os.path.abspath(path)
+    return any(where.startswith(root) and not where.startswith(allowed) for root, allowed in _READ_ONLY)
 
 
 def write_atomic(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> Path:
     """Call `write(fileobj)` on a temporary file, then rename it over `path`."""
     path = Path(path)
+    if _READ_ONLY and _refused(path):
+        return path
     path.parent.mkdir(parents=True, exist_ok=True)
     from registry.sweep import writer_tag  # the tag lets a sweep tell a dead writer's leftovers
 

@@ -136,27 +136,37 @@ def run_stage(rundir: Path) -> int:
             meta["threads"] = threads
         write_json(rundir / "meta.json", meta)
         try:
-            from registry.domain import load_domain
-            from registry.plugins import import_plugins
+            from registry.ranks import plan_here
 
-            import_plugins(stage.get("plugins") or ())  # the study's own models, methods...: before the domain
-            domain = load_domain(stage["domain"])
-            meta["code_version"] = _code_version(domain)
-            if threads is not None and hasattr(domain, "set_threads"):
-                domain.set_threads(threads)
+            plan = plan_here()
+            if plan.multi:  # several processes (registry/ranks.py): we launch them and hold the lease
+                from registry.rank_worker import launch_stage
 
-            def report(progress: Mapping[str, Any]) -> None:
-                write_json(rundir / "progress.json", {**progress, "time": time.time()})
+                result = launch_stage(rundir, plan, meta)
+            else:
+                from registry.domain import load_domain
+                from registry.plugins import import_plugins
 
-            dep_dirs = {role: Path(p) for role, p in (stage.get("dep_dirs") or {}).items()}
-            try:
-                result = dict(domain.run(stage, rundir, dep_dirs, report))
-            finally:
-                meta.update(runtime_meta(domain))
+                import_plugins(stage.get("plugins") or ())  # the study's own models, methods...: before the domain
+                domain = load_domain(stage["domain"])
+                meta["code_version"] = _code_version(domain)
+                if threads is not None and hasattr(domain, "set_threads"):
+                    domain.set_threads(threads)
+
+                def report(progress: Mapping[str, Any]) -> None:
+                    write_json(rundir / "progress.json", {**progress, "time": time.time()})
+
+                dep_dirs = {role: Path(p) for role, p in (stage.get("dep_dirs") or {}).items()}
+                try:
+                    result = dict(domain.run(stage, rundir, dep_dirs, report))
+                finally:
+                    meta.update(runtime_meta(domain))
             _check_finite(result)
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as exc:
+            if type(exc).__name__ == "RunInterrupted":  # a rank was killed: resumable, like a killed worker
+                return -exc.signum
             meta["finished"] = time.time()
             write_json(rundir / "meta.json", meta)
             reason = str(exc) if isinstance(exc, NanLoss) else f"{type(exc).__name__}: {exc}"
@@ -201,13 +211,24 @@ def main(argv: list[str] | None = None) -> int:
             return serve()
         except KeyboardInterrupt:
             return 130
+    if len(argv) == 2 and argv[0] in ("--rank", "--join"):  # one process of a multi-rank run
+        from registry import rank_worker
+
+        role = rank_worker.run_rank if argv[0] == "--rank" else rank_worker.join
+        return role(Path(argv[1]).resolve())
     if len(argv) != 1:
-        sys.stderr.write("usage: python -m registry.worker RUNDIR | --serve\n")
+        sys.stderr.write("usage: python -m registry.worker RUNDIR | --serve | --rank RUNDIR | --join RUNDIR\n")
         return 2
     try:
-        return run_stage(Path(argv[0]).resolve())
+        code = run_stage(Path(argv[0]).resolve())
     except KeyboardInterrupt:
         return 130
+    if code < 0:  # a rank died by a signal: end the same way, so our parent judges it as it would us
+        import signal
+
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    return code
 
 
 if __name__ == "__main__":

@@ -1,0 +1,178 @@
+"""Data-parallel training across the ranks the registry launched (registry/ranks.py): torch's
+DistributedDataParallel, NCCL on CUDA and gloo on the CPU.
+
+The launcher sets torchrun's variables (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT);
+`current()` joins the process group once per process on first use. With WORLD_SIZE unset or 1
+every hook here is the identity, so a single process computes exactly what it did before.
+
+What one rank does differently from one process (the arithmetic, not the meaning):
+- it trains on its contiguous slice of each global batch (`shard`): the global batch size and
+  the learning rate mean what they mean for one process;
+- its loss is scaled by (its samples × world / global batch) before backward, so DDP's gradient
+  average equals the gradient of the global batch's mean loss even when slices differ in size;
+- DDP's buckets all-reduce gradients while backward still runs; the epoch's loss/accuracy sums
+  are all-reduced once per epoch (the loop's one host sync per epoch stays one);
+- BatchNorm statistics of a training step are the rank's own slice's (as in DDP everywhere);
+  running statistics are broadcast from rank 0 (DDP's broadcast_buffers, and `sync_buffers`
+  before evaluation), so every rank evaluates the same network and gets the same numbers.
+"""
+from __future__ import annotations
+
+import datetime
+import functools
+import os
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping
+
+import torch
+from torch import nn
+
+from registry.errors import UserError
+
+
+@dataclass(frozen=True)
+class Dist:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+    backend: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.world > 1
+
+    @property
+    def writer(self) -> bool:
+        """Only rank 0 writes checkpoints, metrics, layers and results."""
+        return self.rank == 0
+
+
+SINGLE = Dist()
+
+
+def timeout() -> datetime.timedelta:
+    """How long a collective may wait for a peer (TICKETS_DIST_TIMEOUT seconds, default 600): a
+    rank whose peer hangs fails after this instead of hanging; a dead peer fails it at once."""
+    return datetime.timedelta(seconds=float(os.environ.get("TICKETS_DIST_TIMEOUT", "600")))
+
+
+def device_index(env: Mapping[str, str] | None = None) -> int:
+    """This rank's GPU on its node: LOCAL_RANK plus the agent's offset when several SLURM tasks
+    share a node's GPUs (registry.ranks.ENV_DEVICE_OFFSET)."""
+    env = os.environ if env is None else env
+    return int(env.get("LOCAL_RANK", "0")) + int(env.get("TICKETS_LOCAL_RANK_OFFSET", "0") or 0)
+
+
+@functools.lru_cache(maxsize=None)
+def current() -> Dist:
+    """This process's place in the run; joins the process group on first call when WORLD_SIZE > 1."""
+    world = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    if world <= 1:
+        return SINGLE
+    import torch.distributed as dist
+
+    rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    cuda = torch.cuda.is_available()
+    if cuda:
+        index = device_index()
+        if index >= torch.cuda.device_count():
+            raise UserError(f"rank {rank} wants GPU {index} but sees {torch.cuda.device_count()}; "
+                            f"give the run as many GPUs as ranks")
+        torch.cuda.set_device(index)  # torch.device("cuda") now means this rank's GPU
+    backend = "nccl" if cuda else "gloo"
+    if not dist.is_initialized():
+        dist.init_process_group(backend, timeout=timeout())
+    return Dist(rank=rank, world=world, local_rank=local, backend=backend)
+
+
+def wrap(model: nn.Module, d: Dist, device: torch.device) -> nn.Module:
+    """DDP around `model` (its constructor broadcasts rank 0's parameters and buffers)."""
+    if not d.active:
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    ids = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else None
+    return DistributedDataParallel(model, device_ids=ids)
+
+
+def shard(loader: Any, generator: torch.Generator, d: Dist) -> Iterator[tuple[torch.Tensor, torch.Tensor, int]]:
+    """(x, y, global batch size) of this rank's slices of one epoch. The loader's `rank`/`world`
+    arguments (the agreed interface) when it has them; otherwise the global batch is drawn and
+    sliced here, which is the same images and augmentation at W times the augmentation work."""
+    batch = int(loader.batch_size)
+    n = int(loader.num_samples)
+    if not d.active:
+        for xb, yb in loader.batches(generator):
+            yield xb, yb, int(yb.shape[0])
+        return
+    try:
+        it = loader.batches(generator, True, start=0, rank=d.rank, world=d.world)
+        sliced = False
+    except TypeError:
+        it, sliced = loader.batches(generator), True
+    for b, (xb, yb) in enumerate(it):
+        total = min(batch, n - b * batch)
+        if sliced:
+            xb, yb = torch.tensor_split(xb, d.world)[d.rank], torch.tensor_split(yb, d.world)[d.rank]
+        yield xb, yb, total
+
+
+def scale_loss(loss: torch.Tensor, mine: int, total: int, d: Dist) -> torch.Tensor:
+    """The loss to differentiate: DDP averages gradients over ranks, so weight each rank's mean by
+    its share of the global batch times the world size (identity for one process)."""
+    if not d.active:
+        return loss
+    return loss * (mine * d.world / total)
+
+
+def all_reduce_sum(values: torch.Tensor, d: Dist) -> torch.Tensor:
+    """Sum a small tensor of epoch totals over ranks (one collective per epoch)."""
+    if d.active:
+        import torch.distributed as dist
+
+        dist.all_reduce(values)
+    return values
+
+
+def all_reduce_max(values: torch.Tensor, d: Dist) -> torch.Tensor:
+    if d.active:
+        import torch.distributed as dist
+
+        dist.all_reduce(values, op=dist.ReduceOp.MAX)
+    return values
+
+
+def sync_buffers(model: nn.Module, d: Dist) -> None:
+    """Rank 0's buffers (BatchNorm running statistics) on every rank, before evaluating."""
+    if not d.active:
+        return
+    import torch.distributed as dist
+
+    module = getattr(model, "module", model)
+    for buf in module.buffers():
+        dist.broadcast(buf, 0)
+
+
+def check_same_mask(mask: Mapping[str, torch.Tensor] | None, d: Dist, device: torch.device) -> None:
+    """Every rank computed the mask itself (same seed, same data): check they agree, so a rank
+    never trains a different sparse network silently."""
+    if not d.active:
+        return
+    import torch.distributed as dist
+
+    print_ = torch.zeros(2, dtype=torch.float64, device=device)
+    for i, name in enumerate(sorted(mask or {})):
+        m = mask[name].to(device).flatten().double()
+        weights = torch.arange(1, m.numel() + 1, device=device, dtype=torch.float64)
+        print_ += torch.stack([m.sum(), (m * weights).sum() % 1000003 * (i + 1)])
+    seen = [torch.zeros_like(print_) for _ in range(d.world)]
+    dist.all_gather(seen, print_)
+    if any(not torch.equal(s, seen[0]) for s in seen):
+        raise RuntimeError(f"ranks computed different masks (fingerprints {[s.tolist() for s in seen]}); "
+                           f"the pruning step is not deterministic on this setup")
+
+
+def runtime_fields(d: Dist | None = None) -> dict[str, Any]:
+    """world_size and backend for meta.json and the store."""
+    d = current() if d is None else d
+    return {"world_size": d.world, "backend": d.backend}
