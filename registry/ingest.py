@@ -26,7 +26,8 @@ RESULT_FIELDS = ("test_acc", "best_test_acc", "train_loss", "test_loss", "achiev
 COUNT_FIELDS = ("params", "flops", "dense_params", "dense_flops")  # integers; absent in older runs
 EPOCH_FIELDS = ("train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds")
 LAYER_FIELDS = ("layer", "shape", "weights", "kept", "keep_ratio")
-RUNTIME_FIELDS = ("device", "gpu_model", "torch_version", "cuda_version", "threads")  # from meta.json
+RUNTIME_FIELDS = ("device", "gpu_model", "torch_version", "cuda_version", "threads",
+                  "world_size", "backend")  # from meta.json
 
 
 def _count(value: Any) -> int | None:
@@ -114,6 +115,7 @@ def _read_run(rundir: Path) -> dict[str, list[dict[str, Any]]]:
         **{name: meta.get(name) for name in RUNTIME_FIELDS},
     }
     run["threads"] = None if run["threads"] is None else int(run["threads"])
+    run["world_size"] = None if run["world_size"] is None else int(run["world_size"])
     for axis in AXES:
         run[axis] = columns.get(axis)
     run["sparsity"] = _float(run["sparsity"])

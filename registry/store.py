@@ -77,6 +77,9 @@ class Run(SQLModel, table=True):
     torch_version: Optional[str] = None
     cuda_version: Optional[str] = None
     threads: Optional[int] = None
+    # How many processes trained it and how they talked (registry/ranks.py): 1 / None for one.
+    world_size: Optional[int] = None
+    backend: Optional[str] = None
 
 
 class Epoch(SQLModel, table=True):

@@ -32,6 +32,7 @@ from registry.atomic import append_jsonl, write_bytes
 from registry.errors import UserError
 
 from . import checkpoint as ckpt
+from . import distributed
 from .batches import eval_batches, make_loader
 from .history import Diverged, EpochRecord, History
 from .masking import MaskEnforcer, check_mask, masks_equal
@@ -88,9 +89,11 @@ def backend_settings(device: torch.device, precision: str = "fp32"):
 @torch.no_grad()
 def evaluate(model: nn.Module, data: Any, device: Any = None, *, batch_size: int = 1000,
              precision: str = "fp32", channels_last: bool = False,
-             forward: Callable[[torch.Tensor], torch.Tensor] | None = None) -> tuple[float, float]:
+             forward: Callable[[torch.Tensor], torch.Tensor] | None = None,
+             dist: "distributed.Dist | None" = None) -> tuple[float, float]:
     """(mean cross-entropy, accuracy in percent) on the true test set, in eval mode (BN running
-    statistics). The model's train/eval mode is restored afterwards. One host sync at the end."""
+    statistics). The model's train/eval mode is restored afterwards. One host sync at the end.
+    With `dist` (several ranks) each rank evaluates its share and the sums are all-reduced."""
     device = resolve_device(device)
     forward = model if forward is None else forward
     autocast = autocast_factory(device, precision)
@@ -99,7 +102,8 @@ def evaluate(model: nn.Module, data: Any, device: Any = None, *, batch_size: int
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), dtype=torch.long, device=device)
     try:
-        for xb, yb in eval_batches(data, batch_size, device, channels_last):
+        shard = {"rank": dist.rank, "world": dist.world} if dist is not None and dist.active else {}
+        for xb, yb in eval_batches(data, batch_size, device, channels_last, **shard):
             with autocast():
                 out = forward(xb)
             loss_sum += F.cross_entropy(out.float(), yb, reduction="sum")
@@ -107,7 +111,8 @@ def evaluate(model: nn.Module, data: Any, device: Any = None, *, batch_size: int
     finally:
         model.train(was_training)
     n = max(len(data.y_test), 1)
-    loss, hits = torch.stack([loss_sum.double(), correct.double()]).tolist()
+    sums = torch.stack([loss_sum.double(), correct.double()])
+    loss, hits = (distributed.all_reduce_sum(sums, dist) if dist is not None else sums).tolist()
     return loss / n, 100.0 * hits / n
 
 
@@ -156,6 +161,7 @@ class _Phase:
         self.keep = max(int(keep_checkpoints), 1)
         self.channels_last = config.channels_last
         self.autocast = autocast_factory(device, config.precision)
+        self.dist = distributed.current()  # one process unless launched as ranks (registry/ranks.py)
 
         model.to(device)
         if self.channels_last:
@@ -182,27 +188,31 @@ class _Phase:
         self.generator = torch.Generator(device=device).manual_seed(int(seed))
         self.records: list[EpochRecord] = []
         self.start_epoch = 0
-        self.progress = Progress(self.rundir, phase, config.epochs, on_step)
+        self.progress = Progress(self.rundir if self.dist.writer else None, phase, config.epochs, on_step)
 
     # -- start or resume -------------------------------------------------------------------
     def run(self) -> History:
         state = None
         if self.rundir is not None:
-            ckpt.remove_stray_temporaries(self.rundir, self.phase)
+            if self.dist.writer:  # another rank's temporary may be one rank 0 is writing now
+                ckpt.remove_stray_temporaries(self.rundir, self.phase)
             state = ckpt.load_latest(self.rundir, self.phase)
         if state is not None:
             self._restore(state)
         self.enforcer = MaskEnforcer(self.model, self.mask)
         if state is None:
             self.enforcer.apply()
-            if self.rundir is not None:
+            if self.rundir is not None and self.dist.writer:
                 ckpt.save_weights(ckpt.weights_path(self.rundir, self.phase, 0), self.model)
         else:
             self.enforcer.mask_optimizer_state(self.optimizer)
-            self._repair_snapshot()
-        if self.rundir is not None:
+            if self.dist.writer:
+                self._repair_snapshot()
+        if self.rundir is not None and self.dist.writer:
             self._sync_metrics()
-        self.forward = torch.compile(self.model) if self.config.compile else self.model
+        distributed.check_same_mask(self.mask, self.dist, self.device)
+        self.ddp = distributed.wrap(self.model, self.dist, self.device)  # the model itself for one process
+        self.forward = torch.compile(self.ddp) if self.config.compile else self.ddp
 
         if self.config.epochs == 0:
             loss, acc = self._evaluate()
@@ -267,7 +277,7 @@ class _Phase:
         record = EpochRecord(self.phase, epoch, train_loss, train_acc, test_loss, test_acc, lr,
                              time.perf_counter() - started, val_acc=val_acc)
         self.records.append(record)
-        if self.rundir is not None:
+        if self.rundir is not None and self.dist.writer:
             self._publish(record)
         if self.on_epoch is not None:
             self.on_epoch(record)
@@ -280,12 +290,12 @@ class _Phase:
         first_bad = torch.full((), -1, dtype=torch.long, device=self.device)
         steps = len(self.loader)
         self.progress.write(epoch - 1, 0, steps)
-        for step, (xb, yb) in enumerate(self.loader.batches(self.generator), 1):
+        for step, (xb, yb, total) in enumerate(distributed.shard(self.loader, self.generator, self.dist), 1):
             with self.autocast():
                 out = self.forward(xb)
                 loss = F.cross_entropy(out, yb)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            distributed.scale_loss(loss, yb.shape[0], total, self.dist).backward()
             enforcer.mask_grads()
             opt.step()
             enforcer.apply()
@@ -294,16 +304,19 @@ class _Phase:
             correct += (out.detach().argmax(1) == yb).sum()
             first_bad = torch.where((first_bad < 0) & ~torch.isfinite(batch_loss), step, first_bad)
             self.progress.step(epoch, step, steps)
-        total, hits, bad = torch.stack([loss_sum.double(), correct.double(), first_bad.double()]).tolist()
+        sums = distributed.all_reduce_sum(torch.stack([loss_sum.double(), correct.double()]), self.dist)
+        bad = distributed.all_reduce_max(first_bad.double().view(1), self.dist)
+        total, hits, bad = torch.cat([sums, bad]).tolist()
         if bad >= 0 or not math.isfinite(total):
             raise Diverged(self.phase, epoch, int(bad) if bad >= 0 else None)
         n = self.loader.num_samples
         return total / n, 100.0 * hits / n
 
     def _evaluate(self, data: Any = None) -> tuple[float, float]:
+        distributed.sync_buffers(self.model, self.dist)  # every rank evaluates rank 0's network
         return evaluate(self.model, self.data if data is None else data, self.device, batch_size=self.config.eval_batch_size,
                         precision=self.config.precision, channels_last=self.channels_last,
-                        forward=self.forward)
+                        forward=self.model if self.dist.active else self.forward, dist=self.dist)
 
     def _publish(self, record: EpochRecord) -> None:
         """metrics line, weight snapshot, then checkpoint (the checkpoint is what marks the epoch

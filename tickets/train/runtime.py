@@ -26,4 +26,7 @@ def runtime_info(device: Any = None) -> dict[str, Any]:
                     cuda_version=torch.version.cuda)
     elif dev.type != "cpu":
         info["device"] = str(dev)
+    from tickets.train.distributed import runtime_fields
+
+    info.update(runtime_fields())  # world_size (1 for one process) and the collective backend
     return info
