@@ -46,11 +46,12 @@ def cuda_devices() -> tuple[int, str]:
 
 
 def parse_gpus(value: str | Sequence[str] | None) -> list[str] | None:
-    """"0,1" or ["0", "1"] -> ["0", "1"]; ids must be non-negative integers, each once."""
+    """"0,1", "0-1" or ["0", "1"] -> ["0", "1"]; ids must be non-negative integers, each once."""
     if value is None or value == "" or value == []:
         return None
     items = [g.strip() for g in (value.split(",") if isinstance(value, str) else map(str, value))]
     items = [g for g in items if g]
+    items = [str(i) for g in items for i in (_span(g) if "-" in g else [g])]
     if not items:
         raise UserError(f"--gpus {value!r}: give device ids like 0,1")
     for g in items:
@@ -60,6 +61,14 @@ def parse_gpus(value: str | Sequence[str] | None) -> list[str] | None:
     if dupes:
         raise UserError(f"--gpus: GPU {dupes[0]} is listed twice; use --runs-per-gpu to share a GPU")
     return items
+
+
+def _span(text: str) -> list[str]:
+    """"0-3" -> ["0", "1", "2", "3"] (as `--gpus 0-7` is usually written)."""
+    lo, _, hi = text.partition("-")
+    if not (lo.strip().isdigit() and hi.strip().isdigit()) or int(lo) > int(hi):
+        raise UserError(f"--gpus: {text!r} is not a GPU range; give e.g. 0-3 or 0,1")
+    return [str(i) for i in range(int(lo), int(hi) + 1)]
 
 
 def check_gpus(gpus: Sequence[str], devices: Callable[[], tuple[int, str]] | None = None) -> None:
@@ -85,19 +94,42 @@ def physical_id(gpu: str, visible: str | None = None) -> str:
     return gpu
 
 
+def gpu_groups(gpus: Sequence[str], gpus_per_run: int = 1) -> list[list[str]]:
+    """`--gpus 0-7 --gpus-per-run 4` -> [[0..3], [4..7]]: one run's ranks per group (registry/ranks.py)."""
+    per = int(gpus_per_run)
+    if per < 1:
+        raise UserError(f"--gpus-per-run must be at least 1, got {gpus_per_run}")
+    if len(gpus) % per:
+        raise UserError(f"--gpus-per-run {per} does not divide the {len(gpus)} GPUs of --gpus "
+                        f"{','.join(gpus)}; give a multiple of {per} GPUs")
+    return [list(gpus[i:i + per]) for i in range(0, len(gpus), per)]
+
+
 def gpu_slots(gpus: Sequence[str], runs_per_gpu: int = 1, share: str = DEFAULT_SHARE,
-              cpu_count: int | None = None) -> list[dict[str, str]]:
+              cpu_count: int | None = None, gpus_per_run: int = 1) -> list[dict[str, str]]:
     """Environment overrides of each worker slot: K per GPU in "processes" mode, one per GPU in
     "packed" mode (that worker trains packs of up to K stages). CPU threads are split between the
-    slots so K workers on one machine do not each claim every core for their host-side work."""
+    slots so K workers on one machine do not each claim every core for their host-side work.
+    With `gpus_per_run` G > 1 a slot is a group of G GPUs whose run trains as G ranks (DDP); K
+    runs share each group."""
     if share not in SHARE_MODES:
         raise UserError(f"unknown sharing mode {share!r}; known: {', '.join(SHARE_MODES)}")
     if int(runs_per_gpu) < 1:
         raise UserError(f"--runs-per-gpu must be at least 1, got {runs_per_gpu}")
+    groups = gpu_groups(gpus, gpus_per_run)
+    if int(gpus_per_run) > 1 and share == "packed":
+        raise UserError("--share packed trains several runs in one process on one GPU; it cannot be "
+                        "combined with --gpus-per-run > 1 (one run across several GPUs)")
     per_gpu = int(runs_per_gpu) if share == "processes" else 1
-    slots = [{"CUDA_VISIBLE_DEVICES": physical_id(g)} for g in gpus for _ in range(per_gpu)]
+    slots = [{"CUDA_VISIBLE_DEVICES": ",".join(physical_id(g) for g in group)} for group in groups
+             for _ in range(per_gpu)]
+    if int(gpus_per_run) > 1:
+        from registry.ranks import ENV_RANKS
+
+        for slot in slots:
+            slot[ENV_RANKS] = str(int(gpus_per_run))
     cores = cpu_count if cpu_count is not None else (os.cpu_count() or 1)
-    threads = os.environ.get("OMP_NUM_THREADS") or str(max(1, cores // len(slots)))
+    threads = os.environ.get("OMP_NUM_THREADS") or str(max(1, cores // (len(slots) * int(gpus_per_run))))
     for slot in slots:
         slot["OMP_NUM_THREADS"] = threads
     return slots

@@ -95,6 +95,8 @@ class LocalExecutor:
     threads: int | None = None
     runs_per_gpu: int = 1
     share: str = "processes"
+    gpus_per_run: int = 1  # > 1: each run trains as that many ranks (DDP) on a group of GPUs
+    ranks_per_run: int = 1  # CPU runs as that many gloo ranks (registry/ranks.py)
     poll: float = 0.1
     name: str = "local"
     detached: bool = False
@@ -104,7 +106,7 @@ class LocalExecutor:
         if self.gpus:  # K slots per GPU, or one packing worker per GPU (registry/executors/gpu_slots.py)
             from registry.executors.gpu_slots import gpu_slots
 
-            self.slots = gpu_slots(self.gpus, self.runs_per_gpu, self.share)
+            self.slots = gpu_slots(self.gpus, self.runs_per_gpu, self.share, gpus_per_run=self.gpus_per_run)
         else:
             workers = max(1, int(self.workers))
             # Every CPU stage runs with the same thread count whatever the number of workers: the
@@ -113,6 +115,11 @@ class LocalExecutor:
             # workers; `-X threads=N` or the user's OMP_NUM_THREADS choose another fixed count.
             threads = str(self.threads or os.environ.get("OMP_NUM_THREADS") or 1)
             self.slots = [{"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": threads} for _ in range(workers)]
+            if self.ranks_per_run > 1:
+                from registry.ranks import ENV_RANKS
+
+                for slot in self.slots:
+                    slot[ENV_RANKS] = str(self.ranks_per_run)
 
     def _start(self, job: Job, slot: int, servers: dict[int, _Server]) -> _Server:
         server = servers.get(slot)
@@ -256,11 +263,15 @@ class LocalExecutor:
 
 @EXECUTORS.register("local")
 def local_executor(workers: int = 1, gpus: Sequence[str] | None = None, threads: Any = None,
-                   runs_per_gpu: int = 1, share: str = "processes", **unknown: Any) -> LocalExecutor:
+                   runs_per_gpu: int = 1, share: str = "processes", gpus_per_run: Any = 1,
+                   ranks_per_run: Any = 1, **unknown: Any) -> LocalExecutor:
     if unknown:
         name = sorted(unknown)[0]
         raise UserError(f"unknown option {name!r} for the local executor; it takes --workers, --gpus, "
-                        f"--runs-per-gpu, --share and -X threads=N only")
+                        f"--runs-per-gpu, --gpus-per-run, --ranks-per-run, --share and -X threads=N only")
+    from registry.ranks import positive
+
+    gpus_per_run, ranks_per_run = positive("gpus_per_run", gpus_per_run), positive("ranks_per_run", ranks_per_run)
     if threads is not None:
         try:
             threads = int(threads)
@@ -271,7 +282,11 @@ def local_executor(workers: int = 1, gpus: Sequence[str] | None = None, threads:
     from registry.executors.gpu_slots import check_gpus, parse_gpus
 
     gpus = parse_gpus(gpus)
+    if gpus and ranks_per_run > 1:
+        raise UserError("--ranks-per-run is for CPU runs; with --gpus give --gpus-per-run (one rank per GPU)")
+    if gpus_per_run > 1 and not gpus:
+        raise UserError(f"--gpus-per-run {gpus_per_run} needs --gpus; on the CPU give --ranks-per-run")
     if gpus:  # before any planning: no CUDA or no such GPU is one line, and nothing starts
         check_gpus(gpus)
     return LocalExecutor(workers=workers, gpus=gpus, threads=threads, runs_per_gpu=int(runs_per_gpu),
-                         share=str(share))
+                         share=str(share), gpus_per_run=gpus_per_run, ranks_per_run=ranks_per_run)

@@ -147,6 +147,10 @@ def _readiness(plan) -> None:
               help="How runs share a GPU: 'processes' = one worker process per run (CUDA MPS if started; "
                    "the provisional default), 'packed' = stages of one architecture and schedule trained "
                    "as one stacked model.")
+@click.option("--gpus-per-run", type=click.IntRange(min=1), default=None,
+              help="GPUs (DDP ranks) per run: --gpus 0-7 --gpus-per-run 4 trains two runs side by side.")
+@click.option("--ranks-per-run", type=click.IntRange(min=1), default=None,
+              help="CPU processes (gloo DDP ranks) per run.")
 @click.option("--retry-failed", is_flag=True, help="Run failed stages again (their error.json is set aside).")
 @click.option("--executor", default="local", show_default=True, help="Executor name (local, slurm).")
 @click.option("-X", "--exec-opt", "exec_opts", multiple=True, metavar="NAME=VALUE",
@@ -154,6 +158,7 @@ def _readiness(plan) -> None:
                    "mem=16G cpus_per_run=4 array_parallelism=8.")
 @click.pass_context
 def run(ctx: click.Context, file: str, workers: int, gpus: str | None, runs_per_gpu: int, share: str | None,
+        gpus_per_run: int | None, ranks_per_run: int | None,
         retry_failed: bool, executor: str, exec_opts: tuple[str, ...]) -> None:
     """Run every stage the study is missing, in dependency order."""
     from registry.scheduler import run_study
@@ -164,7 +169,10 @@ def run(ctx: click.Context, file: str, workers: int, gpus: str | None, runs_per_
     s = load_study(file)
     with resumable():
         outcome = run_study(s, _home(ctx), workers=workers, gpus=_gpus(gpus), retry_failed=retry_failed,
-                            executor=executor, executor_options=pairs(exec_opts, "--exec-opt"),
+                            executor=executor, executor_options={
+                                **({"gpus_per_run": gpus_per_run} if gpus_per_run else {}),
+                                **({"ranks_per_run": ranks_per_run} if ranks_per_run else {}),
+                                **pairs(exec_opts, "--exec-opt")},
                             runs_per_gpu=runs_per_gpu, share=share)
     ctx.exit(outcome.exit_code)
 
