@@ -26,6 +26,13 @@ options: a dict, a list of "--key=value", or one string), folder (submitit logs;
 <home>/slurm), setup (shell lines run before the job, e.g. "module load cuda"), python,
 signal_lead (seconds, default 120), checkpoint_interval (seconds one epoch may take, default 60),
 max_requeues (timeouts survived, default 3).
+
+One run across several processes (docs/SLURM.md): nodes (default 1), tasks_per_node (default 1),
+gpus_per_node (GPUs on each node; `gpus_per_run` is the same on one node). The run has
+nodes x tasks_per_node x (gpus_per_node / tasks_per_node) DDP ranks (on the CPU: one per task);
+every task is one torch elastic agent (registry/ranks.py) started by the job's `srun`, task 0 holds
+the stage's lease and writes its verdict, the master address is the job's first node and the port
+is derived from the job id.
 """
 from __future__ import annotations
 
@@ -59,7 +66,8 @@ ALIVE_STATES = frozenset({
 RESERVED_SBATCH = {
     "array": "array_parallelism", "output": "folder", "error": "folder", "open-mode": None,
     "signal": "signal_lead", "dependency": None, "time": "time", "partition": "partition",
-    "mem": "mem", "cpus-per-task": "cpus_per_run", "gpus-per-node": "gpus_per_run", "wrap": None,
+    "mem": "mem", "cpus-per-task": "cpus_per_run", "gpus-per-node": "gpus_per_node", "wrap": None,
+    "nodes": "nodes", "ntasks-per-node": "tasks_per_node", "ntasks": "nodes and tasks_per_node",
 }
 HELD = 75  # registry.worker.HELD
 
@@ -150,16 +158,30 @@ class SlurmResources:
     signal_lead: int = 120
     checkpoint_interval: int = 60
     max_requeues: int = 3
+    nodes: int = 1  # one run across nodes x tasks_per_node SLURM tasks (registry/ranks.py)
+    tasks_per_node: int = 1
 
     @property
     def time_min(self) -> int:
         return math.ceil(self.time_s / 60)
 
+    @property
+    def ranks_per_task(self) -> int:
+        """GPU jobs: the node's GPUs split between its tasks (one rank per GPU); CPU jobs: one."""
+        return self.gpus_per_run // self.tasks_per_node if self.gpus_per_run else 1
+
+    @property
+    def world(self) -> int:
+        """Ranks of one run: nodes x tasks per node x ranks per task (1 for today's jobs)."""
+        return self.nodes * self.tasks_per_node * self.ranks_per_task
+
     def as_record(self) -> dict[str, Any]:
         return {"partition": self.partition, "gpus_per_run": self.gpus_per_run,
                 "cpus_per_run": self.cpus_per_run, "mem": self.mem, "time_min": self.time_min,
                 "array_parallelism": self.array_parallelism, "sbatch": dict(self.sbatch),
-                "signal_lead": self.signal_lead}
+                "signal_lead": self.signal_lead,
+                **({"nodes": self.nodes, "tasks_per_node": self.tasks_per_node, "world_size": self.world}
+                   if self.world > 1 else {})}
 
     def sbatch_flags(self) -> list[str]:
         """The same request as command-line flags (for `sbatch --test-only`)."""
@@ -168,6 +190,8 @@ class SlurmResources:
             flags.append(f"--partition={self.partition}")
         if self.gpus_per_run:
             flags.append(f"--gpus-per-node={self.gpus_per_run}")
+        if self.nodes > 1 or self.tasks_per_node > 1:
+            flags += [f"--nodes={self.nodes}", f"--ntasks-per-node={self.tasks_per_node}"]
         if self.mem:
             flags.append(f"--mem={self.mem}")
         for key, val in self.sbatch.items():
@@ -175,11 +199,31 @@ class SlurmResources:
         return flags
 
 
+def _gpus_per_node(options: Mapping[str, Any], nodes: int) -> int:
+    """GPUs per node: `gpus_per_node`, or `gpus_per_run` (the same on one node, kept for old studies)."""
+    per_node = options.get("gpus_per_node")
+    per_run = options.get("gpus_per_run")
+    if per_node not in (None, "") and per_run not in (None, "", 0, "0"):
+        raise UserError("give gpus_per_node or gpus_per_run, not both (they mean the same on one node)")
+    if per_node in (None, ""):
+        if nodes > 1 and per_run not in (None, "", 0, "0"):
+            raise UserError(f"gpus_per_run with nodes={nodes} is ambiguous; give gpus_per_node (GPUs on each node)")
+        return _positive_int("gpus_per_run", per_run or 0, 0)
+    return _positive_int("gpus_per_node", per_node, 0)
+
+
 def resources_from(options: Mapping[str, Any]) -> SlurmResources:
     """Validate the executor options (no cluster needed): one clear line per mistake."""
+    nodes = _positive_int("nodes", options.get("nodes", 1))
+    tasks = _positive_int("tasks_per_node", options.get("tasks_per_node", 1))
+    gpus = _gpus_per_node(options, nodes)
+    if gpus and gpus % tasks:
+        raise UserError(f"tasks_per_node {tasks} does not divide gpus_per_node {gpus}: each task starts "
+                        f"one rank per GPU of its share")
     res = SlurmResources(
+        nodes=nodes, tasks_per_node=tasks,
         partition=str(options["partition"]) if options.get("partition") else None,
-        gpus_per_run=_positive_int("gpus_per_run", options.get("gpus_per_run", 0), 0),
+        gpus_per_run=gpus,
         cpus_per_run=_positive_int("cpus_per_run", options.get("cpus_per_run", 1)),
         mem=parse_mem(options["mem"]) if options.get("mem") not in (None, "") else None,
         time_s=parse_time(options.get("time", 60)),
@@ -200,7 +244,8 @@ def resources_from(options: Mapping[str, Any]) -> SlurmResources:
 
 
 OPTION_NAMES = ("partition", "gpus_per_run", "cpus_per_run", "mem", "time", "array_parallelism", "sbatch",
-                "folder", "setup", "python", "signal_lead", "checkpoint_interval", "max_requeues")
+                "folder", "setup", "python", "signal_lead", "checkpoint_interval", "max_requeues",
+                "nodes", "tasks_per_node", "gpus_per_node")
 
 
 def options_with_env(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -329,6 +374,8 @@ class StageJob:
 
     def __call__(self, rundir: str) -> int:
         path = Path(rundir)
+        if _joiner():  # a task > 0 of a multi-task run: task 0 holds the lease and writes the verdict
+            return self._join(path)
         try:
             while True:
                 if (path / "result.json").exists():
@@ -357,6 +404,19 @@ class StageJob:
         code = self._proc.returncode
         _release_lease_of(rundir, self._proc.pid)
         return code
+
+    def _join(self, rundir: Path) -> int:
+        """Start this task's ranks (`registry.worker --join`), then stay until task 0's worker is
+        done with the stage, so the job step ends as one: a joiner never fails the job itself."""
+        task = os.environ.get("SLURM_PROCID", "?")
+        with open(rundir / f"worker-task{task}.log", "ab") as log:
+            self._proc = subprocess.Popen([sys.executable, "-m", "registry.worker", "--join", str(rundir)],
+                                          stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                          preexec_fn=_ignore_usr2)
+        while self._proc.poll() is None:
+            time.sleep(self.poll)
+        self._wait_for_holder(rundir)
+        return 0
 
     @staticmethod
     def _wait_for_holder(rundir: Path) -> None:
@@ -419,6 +479,11 @@ def _stop(pid: int, grace: float = 30) -> None:
                 pass
             return
         time.sleep(0.1)
+
+
+def _joiner() -> bool:
+    """This SLURM task joins a run another task leads (SLURM_PROCID > 0 of a multi-task job)."""
+    return int(os.environ.get("SLURM_NTASKS", "1") or 1) > 1 and int(os.environ.get("SLURM_PROCID", "0") or 0) > 0
 
 
 def _job_label() -> str:
@@ -583,8 +648,14 @@ class SlurmExecutor:
         if res.gpus_per_run:
             params["gpus_per_node"] = res.gpus_per_run
         setup = self.options.get("setup")
+        setup = ([setup] if isinstance(setup, str) else list(setup)) if setup else []
+        if res.world > 1:  # one run as several ranks: every task of the job is one launcher (registry/ranks.py)
+            from registry.ranks import ENV_RANKS_PER_TASK
+
+            params.update(nodes=res.nodes, tasks_per_node=res.tasks_per_node)
+            setup.append(f"export {ENV_RANKS_PER_TASK}={res.ranks_per_task}")
         if setup:
-            params["setup"] = [setup] if isinstance(setup, str) else list(setup)
+            params["setup"] = setup
         executor.update_parameters(**params)
         try:
             submitted = executor.map_array(make_stage_job(), [str(job.rundir) for job in group])
@@ -658,4 +729,9 @@ def slurm_executor(workers: int = 1, gpus: Sequence[str] | None = None, **option
     """Factory used by the scheduler (`--executor slurm`); `workers`/`gpus` belong to the local pool."""
     if gpus:
         raise UserError("--gpus picks local devices; for SLURM set gpus_per_run (TICKETS_SLURM_GPUS_PER_RUN)")
+    ranks = options.pop("ranks_per_run", None)
+    if ranks is not None:  # `--ranks-per-run K` on SLURM: K CPU tasks of one node, one rank each
+        if options.get("tasks_per_node") not in (None, ranks):
+            raise UserError("give --ranks-per-run or -X tasks_per_node, not both")
+        options["tasks_per_node"] = ranks
     return SlurmExecutor(options=options)
