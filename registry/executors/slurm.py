@@ -652,7 +652,7 @@ class SlurmExecutor:
         if res.world > 1:  # one run as several ranks: every task of the job is one launcher (registry/ranks.py)
             from registry.ranks import ENV_RANKS_PER_TASK
 
-            params.update(nodes=res.nodes, tasks_per_node=res.tasks_per_node)
+            params.update(nodes=res.nodes, ntasks_per_node=res.tasks_per_node)
             setup.append(f"export {ENV_RANKS_PER_TASK}={res.ranks_per_task}")
         if setup:
             params["setup"] = setup
