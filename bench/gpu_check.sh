@@ -28,4 +28,12 @@ if [ -n "${GPU_CHECK_DATA:-}" ]; then ARGS+=(--data "$GPU_CHECK_DATA"); fi
 for a in "$@"; do
   if [ "$a" = "--cpu-smoke" ]; then ARGS=(--budget 120); export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}; fi
 done
+# One run across several GPUs (issue 19): images/s of resnet32 at 1, 2, 4, 8 DDP ranks (as many as
+# this machine has GPUs) and the scaling efficiency; skipped on one GPU or with GPU_CHECK_SCALING=0.
+NGPU=$("$PY" -c "import torch; print(torch.cuda.device_count() if torch.cuda.is_available() else 0)" 2>/dev/null || echo 0)
+if [ "${GPU_CHECK_SCALING:-1}" = 1 ] && [ "$NGPU" -ge 2 ]; then
+  RANKS=1; for k in 2 4 8; do [ "$k" -le "$NGPU" ] && RANKS="$RANKS,$k"; done
+  "$PY" bench/scaling.py --device cuda --model resnet32 --ranks "$RANKS" --images 32768 --batch 512 \
+    --json "${OUT:-.}/scaling.json" || echo "scaling check failed (see above); going on with the rest"
+fi
 exec "$PY" bench/gpu_check.py "${ARGS[@]}" "$@"
