@@ -10,6 +10,7 @@ reference path: tickets.train.streaming.sample_draws) or the eval Resize + Cente
 torchvision's tensor kernels (antialiased bilinear) on the device, and returns one uint8 batch."""
 from __future__ import annotations
 
+import warnings
 from typing import Sequence
 
 import torch
@@ -19,6 +20,12 @@ from registry.errors import UserError
 
 def decode_batch(raw: Sequence[torch.Tensor], paths: Sequence[str], device: torch.device) -> list[torch.Tensor]:
     """[3, H, W] uint8 images on `device`, one per encoded file."""
+    with warnings.catch_warnings():  # torchvision 0.29 points image decoding at TorchCodec; it still works
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return _decode(raw, paths, device)
+
+
+def _decode(raw: Sequence[torch.Tensor], paths: Sequence[str], device: torch.device) -> list[torch.Tensor]:
     from torchvision.io import ImageReadMode, decode_image, decode_jpeg
 
     if not raw:

@@ -156,8 +156,7 @@ class BatchReader(torch.utils.data.Dataset):
                 im = TF.hflip(im)
         else:
             im = TF.center_crop(TF.resize(im, resize_size(s), TF.InterpolationMode.BILINEAR), [s, s])
-        img = TF.pil_to_tensor(im)
-        return permute_pixels(img, self.pixel_seed, i) if train else img
+        return permute_pixels(TF.pil_to_tensor(im), self.pixel_seed, i)  # set for a checked train view
 
 
 class _BadFile(Exception):
@@ -288,7 +287,7 @@ class StreamingLoader:
         images = decode_batch(raw, [self.files[i] for i in indices], self.device)
         pixel_seed = self.reader.pixel_seed
         return transform_batch(images, positions, indices, epoch_seed if train else None, self.info.size,
-                               pixel_seed if train else None)
+                               pixel_seed)
 
     def close(self) -> None:
         self._dataloader = None
