@@ -26,7 +26,8 @@ EVAL_COST = 1 / 3  # a test image costs a third of a training image (forward onl
 
 # (training images, test images) of the datasets whose files may not be on this machine.
 SPLIT_SIZES = {"cifar10": (50_000, 10_000), "cifar100": (50_000, 10_000), "tinyimagenet": (100_000, 10_000),
-               "mnist": (60_000, 10_000), "fashionmnist": (60_000, 10_000), "svhn": (73_257, 26_032)}
+               "mnist": (60_000, 10_000), "fashionmnist": (60_000, 10_000), "svhn": (73_257, 26_032),
+               "imagenet": (1_281_167, 50_000)}  # ILSVRC-2012 train / val
 
 
 def split_sizes(dataset: str) -> tuple[int, int] | None:
@@ -40,6 +41,8 @@ def split_sizes(dataset: str) -> tuple[int, int] | None:
     from tickets.data import load_dataset
 
     data = load_dataset(dataset)
+    if getattr(data, "streaming", False):  # file-backed: count files, build no label tensor
+        return data.num_train, data.num_test
     return len(data.y_train), len(data.y_test)
 
 

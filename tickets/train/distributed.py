@@ -95,26 +95,63 @@ def wrap(model: nn.Module, d: Dist, device: torch.device) -> nn.Module:
     return DistributedDataParallel(model, device_ids=ids)
 
 
-def shard(loader: Any, generator: torch.Generator, d: Dist) -> Iterator[tuple[torch.Tensor, torch.Tensor, int]]:
-    """(x, y, global batch size) of this rank's slices of one epoch. The loader's `rank`/`world`
-    arguments (the agreed interface) when it has them; otherwise the global batch is drawn and
-    sliced here, which is the same images and augmentation at W times the augmentation work."""
-    batch = int(loader.batch_size)
-    n = int(loader.num_samples)
+def shard(loader: Any, generator: torch.Generator, d: Dist,
+          start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor, int]]:
+    """(x, y, global batch size) of this rank's shares of global batches `start`, `start+1`, ... of
+    one epoch, through the loader's `rank`/`world` interface (tickets/train/batches.py)."""
     if not d.active:
-        for xb, yb in loader.batches(generator):
+        for xb, yb in loader.batches(generator, start=start):
             yield xb, yb, int(yb.shape[0])
         return
-    try:
-        it = loader.batches(generator, True, start=0, rank=d.rank, world=d.world)
-        sliced = False
-    except TypeError:
-        it, sliced = loader.batches(generator), True
-    for b, (xb, yb) in enumerate(it):
-        total = min(batch, n - b * batch)
-        if sliced:
-            xb, yb = torch.tensor_split(xb, d.world)[d.rank], torch.tensor_split(yb, d.world)[d.rank]
-        yield xb, yb, total
+    batch, n = int(loader.batch_size), int(loader.num_samples)
+    for b, (xb, yb) in enumerate(loader.batches(generator, True, start=start, rank=d.rank, world=d.world), start):
+        yield xb, yb, min(batch, n - b * batch)
+
+
+def partial_sums(loss_sum: torch.Tensor, correct: torch.Tensor, first_bad: torch.Tensor,
+                 d: Dist) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The epoch's running sums over all ranks, for a mid-epoch checkpoint (rank 0 saves them and
+    alone restores them on resume); copies, so the ranks' own sums go on unchanged."""
+    if not d.active:
+        return loss_sum, correct, first_bad
+    sums = all_reduce_sum(torch.stack([loss_sum.double(), correct.double()]), d)
+    bad = all_reduce_max(first_bad.double().view(1), d)
+    return sums[0].to(loss_sum.dtype), sums[1].to(correct.dtype), bad[0].to(first_bad.dtype)
+
+
+CALIBRATION_STEPS = 20
+
+
+class MidEpochClock:
+    """When to write a mid-epoch checkpoint (tickets/train/midepoch.py) so that every rank agrees:
+    saving involves a collective, and a wall-clock test could come out differently on two ranks.
+    One process asks `MidEpoch.due` as before. Several ranks: `checkpoint_steps` as is; a minutes
+    interval becomes a step interval once, from the slowest rank's time over the first
+    CALIBRATION_STEPS steps (one all-reduce per phase)."""
+
+    def __init__(self, midepoch: Any, d: Dist):
+        self.mid, self.d = midepoch, d
+        self.every = int(midepoch.steps) or None
+        self.seen, self.t0 = 0, 0.0
+
+    def due(self, step: int, steps: int) -> bool:
+        if not self.d.active:
+            return self.mid.due(step, steps)
+        if not self.mid.enabled or step >= steps:
+            return False
+        if self.every is None:
+            import time
+
+            self.seen += 1
+            if self.seen == 1:
+                self.t0 = time.monotonic()
+            elif self.seen == CALIBRATION_STEPS + 1:
+                device = torch.device("cuda") if self.d.backend == "nccl" else torch.device("cpu")
+                per_step = torch.tensor([(time.monotonic() - self.t0) / CALIBRATION_STEPS], device=device)
+                per_step = float(all_reduce_max(per_step, self.d).item())
+                self.every = max(1, round(60.0 * self.mid.minutes / max(per_step, 1e-9)))
+            return False
+        return step % self.every == 0
 
 
 def scale_loss(loss: torch.Tensor, mine: int, total: int, d: Dist) -> torch.Tensor:

@@ -33,9 +33,10 @@ from registry.errors import UserError
 
 from . import checkpoint as ckpt
 from . import distributed
-from .batches import eval_batches, make_loader
+from .batches import eval_batches, is_streaming, make_loader, num_test_samples
 from .history import Diverged, EpochRecord, History
 from .masking import MaskEnforcer, check_mask, masks_equal
+from .midepoch import MidEpoch
 from .progress import Progress, StepCallback
 
 EpochCallback = Callable[[EpochRecord], None]
@@ -90,9 +91,10 @@ def backend_settings(device: torch.device, precision: str = "fp32"):
 def evaluate(model: nn.Module, data: Any, device: Any = None, *, batch_size: int = 1000,
              precision: str = "fp32", channels_last: bool = False,
              forward: Callable[[torch.Tensor], torch.Tensor] | None = None,
-             dist: "distributed.Dist | None" = None) -> tuple[float, float]:
+             loader: str = "reference", dist: "distributed.Dist | None" = None) -> tuple[float, float]:
     """(mean cross-entropy, accuracy in percent) on the true test set, in eval mode (BN running
     statistics). The model's train/eval mode is restored afterwards. One host sync at the end.
+    `loader` picks the streaming path's decoder for a file-backed dataset (ignored for tensors).
     With `dist` (several ranks) each rank evaluates its share and the sums are all-reduced."""
     device = resolve_device(device)
     forward = model if forward is None else forward
@@ -102,15 +104,17 @@ def evaluate(model: nn.Module, data: Any, device: Any = None, *, batch_size: int
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), dtype=torch.long, device=device)
     try:
-        shard = {"rank": dist.rank, "world": dist.world} if dist is not None and dist.active else {}
-        for xb, yb in eval_batches(data, batch_size, device, channels_last, **shard):
+        options = {"loader": loader} if is_streaming(data) else {}
+        if dist is not None and dist.active:
+            options.update(rank=dist.rank, world=dist.world)
+        for xb, yb in eval_batches(data, batch_size, device, channels_last, **options):
             with autocast():
                 out = forward(xb)
             loss_sum += F.cross_entropy(out.float(), yb, reduction="sum")
             correct += (out.argmax(1) == yb).sum()
     finally:
         model.train(was_training)
-    n = max(len(data.y_test), 1)
+    n = max(num_test_samples(data), 1)
     sums = torch.stack([loss_sum.double(), correct.double()])
     loss, hits = (distributed.all_reduce_sum(sums, dist) if dist is not None else sums).tolist()
     return loss / n, 100.0 * hits / n
@@ -170,13 +174,21 @@ class _Phase:
             model.load_state_dict(init_state)
         self.mask = check_mask(model, mask)
         self.held_out = None
-        if getattr(config, "val_split", 0.0) > 0:  # train on the rest, select epochs on the split
+        streaming = is_streaming(data)
+        if getattr(config, "val_split", 0.0) > 0 and streaming:
+            from tickets.train.validation import split_files
+
+            train_view, self.held_out = split_files(data if train_view is None else train_view, config.val_split)
+        elif getattr(config, "val_split", 0.0) > 0:  # train on the rest, select epochs on the split
             from tickets.train.batches import training_tensors
             from tickets.train.validation import split
 
             train_view, self.held_out = split(*training_tensors(data, train_view), config.val_split, data.info)
+        options = {"loader": getattr(config, "loader", "reference")} if streaming else {}
         self.loader = make_loader(data, config.batch_size, device=device, augment=config.augment,
-                                  train_view=train_view, channels_last=self.channels_last)
+                                  train_view=train_view, channels_last=self.channels_last, **options)
+        self.midepoch = MidEpoch(config, streaming, self.rundir, phase)
+        self.mid_due = distributed.MidEpochClock(self.midepoch, self.dist)  # ranks agree on when
         try:
             fused = {"fused": True} if getattr(config, "fused_sgd", False) else {}
             self.optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
@@ -197,6 +209,7 @@ class _Phase:
             if self.dist.writer:  # another rank's temporary may be one rank 0 is writing now
                 ckpt.remove_stray_temporaries(self.rundir, self.phase)
             state = ckpt.load_latest(self.rundir, self.phase)
+            state = self.midepoch.newer_than(state) or state
         if state is not None:
             self._restore(state)
         self.enforcer = MaskEnforcer(self.model, self.mask)
@@ -289,8 +302,18 @@ class _Phase:
         correct = torch.zeros((), dtype=torch.long, device=self.device)
         first_bad = torch.full((), -1, dtype=torch.long, device=self.device)
         steps = len(self.loader)
-        self.progress.write(epoch - 1, 0, steps)
-        for step, (xb, yb, total) in enumerate(distributed.shard(self.loader, self.generator, self.dist), 1):
+        epoch_start = self.generator.get_state()  # what a mid-epoch checkpoint stores (midepoch.py)
+        start = 0
+        resumed = self.midepoch.take(epoch)
+        if resumed is not None:
+            start = int(resumed["step"])
+            loss_sum, correct, first_bad = (resumed[k].to(self.device) for k in ("loss_sum", "correct", "first_bad"))
+            if not self.dist.writer:  # rank 0's saved sums are the ranks' totals so far
+                loss_sum, correct, first_bad = (torch.zeros_like(loss_sum), torch.zeros_like(correct),
+                                                torch.full_like(first_bad, -1))
+        self.progress.write(epoch - 1, start, steps)
+        for step, (xb, yb, total) in enumerate(distributed.shard(self.loader, self.generator, self.dist, start),
+                                               start + 1):
             with self.autocast():
                 out = self.forward(xb)
                 loss = F.cross_entropy(out, yb)
@@ -304,6 +327,10 @@ class _Phase:
             correct += (out.detach().argmax(1) == yb).sum()
             first_bad = torch.where((first_bad < 0) & ~torch.isfinite(batch_loss), step, first_bad)
             self.progress.step(epoch, step, steps)
+            if self.mid_due.due(step, steps):
+                sums = distributed.partial_sums(loss_sum, correct, first_bad, self.dist)  # every rank
+                if self.dist.writer:
+                    self.midepoch.save(self._mid_state(epoch, step, epoch_start, *sums))
         sums = distributed.all_reduce_sum(torch.stack([loss_sum.double(), correct.double()]), self.dist)
         bad = distributed.all_reduce_max(first_bad.double().view(1), self.dist)
         total, hits, bad = torch.cat([sums, bad]).tolist()
@@ -316,7 +343,8 @@ class _Phase:
         distributed.sync_buffers(self.model, self.dist)  # every rank evaluates rank 0's network
         return evaluate(self.model, self.data if data is None else data, self.device, batch_size=self.config.eval_batch_size,
                         precision=self.config.precision, channels_last=self.channels_last,
-                        forward=self.model if self.dist.active else self.forward, dist=self.dist)
+                        forward=self.model if self.dist.active else self.forward,
+                        loader=getattr(self.config, "loader", "reference"), dist=self.dist)
 
     def _publish(self, record: EpochRecord) -> None:
         """metrics line, weight snapshot, then checkpoint (the checkpoint is what marks the epoch
@@ -328,6 +356,7 @@ class _Phase:
             ckpt.save_weights(ckpt.weights_path(self.rundir, self.phase, epoch), self.model)
         ckpt.save(ckpt.checkpoint_path(self.rundir, self.phase, epoch), self._state(epoch))
         ckpt.rotate(self.rundir, self.phase, self.keep)
+        self.midepoch.clear()
         self.progress.write(epoch, len(self.loader), len(self.loader))
 
     def _state(self, epoch: int) -> dict[str, Any]:
@@ -343,6 +372,15 @@ class _Phase:
             "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
             "mask": self.mask,
             "records": [r.to_dict() for r in self.records],
-            "best_test_acc": max(r.test_acc for r in self.records),
+            "best_test_acc": max((r.test_acc for r in self.records), default=None),
             "config": config,
         }
+
+    def _mid_state(self, epoch: int, step: int, epoch_start: torch.Tensor, loss_sum: torch.Tensor,
+                   correct: torch.Tensor, first_bad: torch.Tensor) -> dict[str, Any]:
+        """A checkpoint inside `epoch` after `step` steps (tickets/train/midepoch.py)."""
+        state = self._state(epoch - 1)
+        state["generator"] = epoch_start
+        state["mid"] = {"epoch": epoch, "step": step, "loss_sum": loss_sum.detach().cpu(),
+                        "correct": correct.detach().cpu(), "first_bad": first_bad.detach().cpu()}
+        return state
