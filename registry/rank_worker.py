@@ -10,7 +10,6 @@
   ranks and waits; it holds no lease and writes no verdict (task 0's launcher does)."""
 from __future__ import annotations
 
-import os
 import sys
 import time
 import traceback

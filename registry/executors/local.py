@@ -284,6 +284,9 @@ def local_executor(workers: int = 1, gpus: Sequence[str] | None = None, threads:
     gpus = parse_gpus(gpus)
     if gpus and ranks_per_run > 1:
         raise UserError("--ranks-per-run is for CPU runs; with --gpus give --gpus-per-run (one rank per GPU)")
+    if ranks_per_run > 1 and share == "packed":
+        raise UserError("--share packed trains several runs in one process; it cannot be combined with "
+                        "--ranks-per-run > 1 (one run across several processes)")
     if gpus_per_run > 1 and not gpus:
         raise UserError(f"--gpus-per-run {gpus_per_run} needs --gpus; on the CPU give --ranks-per-run")
     if gpus:  # before any planning: no CUDA or no such GPU is one line, and nothing starts
