@@ -152,11 +152,11 @@ def slurm_plan(env: Mapping[str, str], hosts: Sequence[str] | None = None) -> Ra
 
 
 def plan_here(env: Mapping[str, str] | None = None) -> RankPlan:
-    """The plan of a worker: a SLURM job asking for several ranks, else the local executor's
-    TICKETS_RANKS_PER_RUN on this machine, else one process (today's path)."""
+    """The plan of a worker: a multi-rank job of the SLURM executor (its job script exports
+    TICKETS_RANKS_PER_TASK; a plain `salloc -n 4` around a local sweep is not one), else the local
+    executor's TICKETS_RANKS_PER_RUN on this machine, else one process (today's path)."""
     env = os.environ if env is None else env
-    if env.get("SLURM_JOB_ID") and (int(env.get("SLURM_NTASKS", "1") or 1) > 1
-                                    or int(env.get(ENV_RANKS_PER_TASK, "1") or 1) > 1):
+    if env.get("SLURM_JOB_ID") and env.get(ENV_RANKS_PER_TASK):
         return slurm_plan(env)
     per = positive(ENV_RANKS, env.get(ENV_RANKS, "1"))
     return RankPlan(per_agent=per)

@@ -46,8 +46,9 @@ def test_which_plan_a_worker_follows():
     assert not ranks.plan_here({}).multi  # today's single process
     assert not ranks.plan_here({"SLURM_JOB_ID": "5", "SLURM_NTASKS": "1"}).multi  # a one-task SLURM job
     assert ranks.plan_here({ranks.ENV_RANKS: "2"}).world == 2  # the local executor's --ranks-per-run
-    slurm = ranks.plan_here({"SLURM_JOB_ID": "5", "SLURM_NTASKS": "2", "SLURM_PROCID": "1",
-                             "SLURM_JOB_NODELIST": "localhost"})
+    job = {"SLURM_JOB_ID": "5", "SLURM_NTASKS": "2", "SLURM_PROCID": "1", "SLURM_JOB_NODELIST": "localhost"}
+    assert not ranks.plan_here(job).multi  # `salloc -n 2` around a local sweep: not our multi-rank job
+    slurm = ranks.plan_here({**job, ranks.ENV_RANKS_PER_TASK: "1"})
     assert (slurm.world, slurm.agent) == (2, 1)
     with pytest.raises(UserError, match="TICKETS_RANKS_PER_RUN '0' must be a whole number >= 1"):
         ranks.plan_here({ranks.ENV_RANKS: "0"})
@@ -141,6 +142,8 @@ def test_only_slurm_tasks_above_zero_join(monkeypatch):
 
     monkeypatch.setenv("SLURM_NTASKS", "2")
     monkeypatch.setenv("SLURM_PROCID", "1")
+    assert not _joiner()  # a multi-task allocation that is not one of our multi-rank jobs
+    monkeypatch.setenv("TICKETS_RANKS_PER_TASK", "1")
     assert _joiner()
     monkeypatch.setenv("SLURM_PROCID", "0")
     assert not _joiner()

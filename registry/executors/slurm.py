@@ -482,8 +482,12 @@ def _stop(pid: int, grace: float = 30) -> None:
 
 
 def _joiner() -> bool:
-    """This SLURM task joins a run another task leads (SLURM_PROCID > 0 of a multi-task job)."""
-    return int(os.environ.get("SLURM_NTASKS", "1") or 1) > 1 and int(os.environ.get("SLURM_PROCID", "0") or 0) > 0
+    """This SLURM task joins a run another task leads (SLURM_PROCID > 0 of a multi-rank job, whose
+    job script exports TICKETS_RANKS_PER_TASK)."""
+    from registry.ranks import ENV_RANKS_PER_TASK
+
+    return (bool(os.environ.get(ENV_RANKS_PER_TASK)) and int(os.environ.get("SLURM_NTASKS", "1") or 1) > 1
+            and int(os.environ.get("SLURM_PROCID", "0") or 0) > 0)
 
 
 def _job_label() -> str:
