@@ -41,7 +41,6 @@ RANKS_DIR = "ranks"  # rank processes' own files: result-0.json, runtime-0.json,
 ENV_RANKS = "TICKETS_RANKS_PER_RUN"  # set by the local executor: ranks per run on this machine
 ENV_RANKS_PER_TASK = "TICKETS_RANKS_PER_TASK"  # set by the SLURM executor: ranks each task starts
 ENV_DEVICE_OFFSET = "TICKETS_LOCAL_RANK_OFFSET"  # GPUs of a node shared by several agents
-ENV_ROLE = "TICKETS_RANK_ROLE"  # "rank" in processes the agent starts
 PORT_BASE, PORT_SPAN = 20000, 20000  # SLURM: master port = base + job id mod span
 # Messages of a collective whose peer went away: consequences of another rank's death, never a cause.
 PEER_ERRORS = re.compile(r"Connection (reset|closed) by peer|Broken pipe|NCCL communicator was aborted|"
@@ -197,7 +196,6 @@ def launch(rundir: Path, plan: RankPlan, timeout_s: float | None = None) -> Outc
         rdzv_configs={"rank": plan.agent, "timeout": int(join)},
         max_restarts=0, monitor_interval=0.1, start_method="spawn", shutdown_timeout=10)
     env_before = dict(os.environ)
-    os.environ[ENV_ROLE] = "rank"
     os.environ[ENV_DEVICE_OFFSET] = str(plan.device_offset)
     os.environ.pop(ENV_RANKS, None)
     try:

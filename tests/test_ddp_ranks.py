@@ -149,3 +149,32 @@ def test_only_slurm_tasks_above_zero_join(monkeypatch):
     assert not _joiner()
     monkeypatch.setenv("SLURM_NTASKS", "1")
     assert not _joiner()
+
+
+def _mask_rank(rank: int, store: str, out: str) -> None:
+    """One of two real gloo processes: the same mask passes the check, a differing one is refused."""
+    import torch
+    import torch.distributed as dist
+
+    from tickets.train.distributed import Dist, check_same_mask
+
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=2)
+    d, cpu = Dist(rank=rank, world=2, backend="gloo"), torch.device("cpu")
+    same = {"fc.weight": torch.tensor([[True, False], [False, True]]), "out.weight": torch.ones(3, dtype=torch.bool)}
+    check_same_mask(same, d, cpu)
+    differ = {**same, "fc.weight": same["fc.weight"].roll(rank, 1)}  # same count, other positions on rank 1
+    try:
+        check_same_mask(differ, d, cpu)
+        verdict = "accepted"
+    except RuntimeError as exc:
+        verdict = "refused" if "ranks computed different masks" in str(exc) else f"other: {exc}"
+    with open(f"{out}-{rank}", "w") as fh:
+        fh.write(verdict)
+    dist.destroy_process_group()
+
+
+def test_ranks_refuse_to_train_different_masks(tmp_path):
+    import torch.multiprocessing as mp
+
+    mp.spawn(_mask_rank, args=(str(tmp_path / "store"), str(tmp_path / "verdict")), nprocs=2)
+    assert [(tmp_path / f"verdict-{r}").read_text() for r in (0, 1)] == ["refused", "refused"]

@@ -191,22 +191,22 @@ def sync_buffers(model: nn.Module, d: Dist) -> None:
 
 
 def check_same_mask(mask: Mapping[str, torch.Tensor] | None, d: Dist, device: torch.device) -> None:
-    """Every rank computed the mask itself (same seed, same data): check they agree, so a rank
-    never trains a different sparse network silently."""
+    """Every rank computed the mask itself (same seed, same data): compare each rank's with rank
+    0's (one broadcast of one byte per weight, once per phase) and stop every rank together when
+    any differs, so no rank trains another sparse network silently."""
     if not d.active:
         return
     import torch.distributed as dist
 
-    print_ = torch.zeros(2, dtype=torch.float64, device=device)
-    for i, name in enumerate(sorted(mask or {})):
-        m = mask[name].to(device).flatten().double()
-        weights = torch.arange(1, m.numel() + 1, device=device, dtype=torch.float64)
-        print_ += torch.stack([m.sum(), (m * weights).sum() % 1000003 * (i + 1)])
-    seen = [torch.zeros_like(print_) for _ in range(d.world)]
-    dist.all_gather(seen, print_)
-    if any(not torch.equal(s, seen[0]) for s in seen):
-        raise RuntimeError(f"ranks computed different masks (fingerprints {[s.tolist() for s in seen]}); "
-                           f"the pruning step is not deterministic on this setup")
+    differs = torch.zeros(1, device=device)
+    for name in sorted(mask or {}):
+        mine = mask[name].to(device=device, dtype=torch.uint8).contiguous()
+        theirs = mine.clone()
+        dist.broadcast(theirs, 0)
+        differs += (mine != theirs).sum().float()
+    if all_reduce_max(differs, d).item() > 0:
+        raise RuntimeError("ranks computed different masks (rank 0's differs from another rank's); "
+                           "the pruning step is not deterministic on this setup")
 
 
 def runtime_fields(d: Dist | None = None) -> dict[str, Any]:
