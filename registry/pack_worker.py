@@ -103,8 +103,11 @@ def _run(pack: Mapping[str, Any], members: list[tuple[Path, dict]], folder: Path
         reason, tb = f"{type(exc).__name__}: {exc}", traceback.format_exc()
         return [{"meta": m, "error": reason, "traceback": tb} for m in metas]
     out = []
-    for meta, outcome in zip(metas, outcomes):
+    from registry.provenance import run_provenance
+
+    for meta, outcome, stage in zip(metas, outcomes, stages):
         meta.update(extra, code_version=version)
+        meta.update(run_provenance(domain, stage))
         if isinstance(outcome, BaseException):
             tb = "".join(traceback.format_exception(type(outcome), outcome, outcome.__traceback__))
             out.append({"meta": meta, "error": f"{type(outcome).__name__}: {outcome}", "traceback": tb})

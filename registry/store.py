@@ -77,6 +77,16 @@ class Run(SQLModel, table=True):
     torch_version: Optional[str] = None
     cuda_version: Optional[str] = None
     threads: Optional[int] = None
+    # Provenance (meta.json; registry/provenance.py): the checkout's commit, whether it had local
+    # changes and their hash, the installed packages' hash, torch's full build string, the data's
+    # fingerprint, and the domain version the stage was made under (1 unless its identity says).
+    git_commit: Optional[str] = None
+    git_dirty: Optional[bool] = None
+    git_diff_hash: Optional[str] = None
+    env_hash: Optional[str] = None
+    torch_build: Optional[str] = None
+    data_fingerprint: Optional[str] = None
+    domain_version: Optional[int] = None
 
 
 class Epoch(SQLModel, table=True):

@@ -138,6 +138,7 @@ def run_stage(rundir: Path) -> int:
         try:
             from registry.domain import load_domain
             from registry.plugins import import_plugins
+            from registry.provenance import run_provenance
 
             import_plugins(stage.get("plugins") or ())  # the study's own models, methods...: before the domain
             domain = load_domain(stage["domain"])
@@ -153,6 +154,7 @@ def run_stage(rundir: Path) -> int:
                 result = dict(domain.run(stage, rundir, dep_dirs, report))
             finally:
                 meta.update(runtime_meta(domain))
+                meta.update(run_provenance(domain, stage))  # git, environment, torch build, data
             _check_finite(result)
         except (KeyboardInterrupt, SystemExit):
             raise

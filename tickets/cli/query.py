@@ -131,9 +131,11 @@ def runs_show(ctx: click.Context, key: str) -> None:
     run = parts["run"].iloc[0].to_dict()
     click.echo(f"key          {run['key']}")
     for name in ("kind", "status", "source", "dataset", "model", "method", "check", "sparsity", "seed",
-                 "rundir", "host", "started", "finished", "code_version", "studies", "deps"):
+                 "rundir", "host", "started", "finished", "code_version", "studies", "deps",
+                 "git_commit", "git_dirty", "git_diff_hash", "env_hash", "torch_build", "data_fingerprint",
+                 "domain_version"):
         if not _missing(run.get(name)):
-            click.echo(f"{name:<13}{run[name]}")
+            click.echo(f"{name + ' ':<13}{run[name]}")
     if not _missing(run.get("spec")):
         click.echo("spec         " + json.dumps(json.loads(run["spec"]), sort_keys=True))
     if not _missing(run.get("error")):
