@@ -1,6 +1,7 @@
 """The domain version (tickets/versions.py, issue 21): bumping it replans exactly the stages a change
 affects (and what depends on them); today's keys are unchanged; older runs are listed as stale by
-`runs ls --stale` and `study plan`, and `runs rm --stale` drops them."""
+`runs ls --stale` and `study plan`, and `runs rm --stale` drops them; reports mark (and --strict
+refuses) cells pooling runs of different code versions, environments or data."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -104,3 +105,31 @@ def test_stale_runs_are_listed_by_runs_ls_and_study_plan_and_removed_by_runs_rm(
     assert removed.exit_code == 0 and "removed 1 run" in removed.output
     left = set(Store(home).frame("SELECT key FROM runs")["key"])
     assert old[("ticket", "snip")] not in left and old[("ticket", "lt")] in left
+
+
+def test_a_cell_pooling_code_versions_environments_or_data_is_marked_and_refused_when_strict(tmp_path):
+    import csv
+
+    rows = [{"dataset": "fashionmnist", "model": "lenet300", "method": m, "check": "none", "sparsity": p,
+             "seed": seed, "test_acc": 87.0 + seed, "best_test_acc": 87.0 + seed, "variant": "epochs=3 milestones=2"}
+            for m, ps in (("dense", (0.0,)), ("snip", (0.9, 0.95, 0.98))) for p in ps for seed in (0, 1)]
+    path = tmp_path / "runs.csv"
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    home = tmp_path / "home"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--home", str(home), "store", "import", str(path)]).exit_code == 0
+    clean = runner.invoke(cli, ["--home", str(home), "report", "quickstart", "--strict", "--format", "csv"])
+    assert clean.exit_code == 0 and "pools" not in clean.output, clean.output
+    with Store(home).writer() as con:  # seed 1 of SNIP 90 % made by other code, on another data copy
+        con.execute("UPDATE runs SET code_version = 'tickets 0.1.0 git ' || CAST(seed AS VARCHAR), env_hash = 'e', "
+                    "data_fingerprint = 'file:' || CAST(seed AS VARCHAR) WHERE method = 'snip' AND sparsity = 0.9")
+    marked = runner.invoke(cli, ["--home", str(home), "report", "quickstart", "--format", "markdown"])
+    assert marked.exit_code == 0, marked.output
+    assert "pools runs of 2 code versions, 2 data fingerprints" in marked.output
+    snip = next(line for line in marked.output.splitlines() if line.startswith("| SNIP"))
+    assert "*" in snip
+    strict = runner.invoke(cli, ["--home", str(home), "report", "quickstart", "--strict"])
+    assert strict.exit_code == 2 and "differ in more than the seed" in strict.output
