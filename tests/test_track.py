@@ -208,3 +208,29 @@ def test_export_without_the_extra_says_how_to_install_it(tmp_path, monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "mlflow" else real(name, *a))
     out = CliRunner().invoke(cli, ["--home", str(home), "export", "mlflow"])
     assert out.exit_code == 2 and 'pip install "tickets[mlflow]"' in out.output
+
+
+@pytest.mark.slow
+def test_a_packed_sweep_of_the_real_domain_logs_each_member_once(tmp_path, monkeypatch):
+    """Two stages trained as one stacked model, one process: two TensorBoard runs with their own curves."""
+    pytest.importorskip("tensorboard")
+    monkeypatch.setenv("TICKETS_TRACK_TIMEOUT", "300")
+    monkeypatch.delenv("TICKETS_TENSORBOARD_DIR", raising=False)
+    study = tmp_path / "packed.py"
+    study.write_text("from tickets.study import Grid, Study\n"
+                     "study = Study('packed', Grid(datasets=['synthetic'], models=['lenet300'], "
+                     "methods=['random_tickets'], sparsities=[0.5], seeds=[0, 1], train={'epochs': 2}))\n")
+    home = tmp_path / "home"
+    out = CliRunner().invoke(cli, ["--home", str(home), "study", "run", str(study), "--share", "packed",
+                                   "--runs-per-gpu", "2", "-X", "track=tensorboard"])
+    assert out.exit_code == 0, out.output
+    import json
+
+    metas = [json.loads(p.read_text()) for p in (home / "runs").glob("*/meta.json")]
+    assert [m.get("packed_with") for m in metas] == [2, 2]
+    folders = sorted((home / "tensorboard" / "packed").iterdir())
+    assert [f.name.rsplit(" [", 1)[0] for f in folders] == ["random_tickets 50% seed 0", "random_tickets 50% seed 1"]
+    curves = [_tensorboard(f) for f in folders]
+    assert all([s for s, _ in c["retrain/test_acc"]] == [1, 2] for c in curves)
+    assert all(c["retrain/sparsity"][0][1] == pytest.approx(0.5, abs=0.01) for c in curves)
+    assert curves[0]["retrain/test_acc"] != curves[1]["retrain/test_acc"]  # each member its own numbers

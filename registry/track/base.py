@@ -96,9 +96,7 @@ def readable_name(columns: Mapping[str, Any], kind: str = "") -> str:
         parts.append(f"{float(sparsity) * 100:.4g}%")
     if columns.get("seed") is not None:
         parts.append(f"seed {columns['seed']}")
-    if columns.get("variant"):
-        parts.append(f"({columns['variant']})")
-    return " ".join(parts)
+    return " ".join(parts)  # the variant is a param (group by it); in every name it would drown the rest
 
 
 def flat(spec: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
