@@ -234,3 +234,25 @@ def test_a_packed_sweep_of_the_real_domain_logs_each_member_once(tmp_path, monke
     assert all([s for s, _ in c["retrain/test_acc"]] == [1, 2] for c in curves)
     assert all(c["retrain/sparsity"][0][1] == pytest.approx(0.5, abs=0.01) for c in curves)
     assert curves[0]["retrain/test_acc"] != curves[1]["retrain/test_acc"]  # each member its own numbers
+
+
+def test_an_evaluation_joins_the_evaluated_runs_summary(tmp_path, monkeypatch):
+    """Evaluation stages have no curve of their own: their metrics land in the trained run's summary."""
+    pytest.importorskip("tensorboard")
+    from registry.atomic import write_json
+
+    monkeypatch.setenv("TICKETS_TRACK", "tensorboard")
+    monkeypatch.delenv("TICKETS_TENSORBOARD_DIR", raising=False)
+    home = tmp_path / "home"
+    columns = {"dataset": "cifar10", "model": "vgg19", "method": "snip", "check": "none", "sparsity": 0.9,
+               "seed": 0, "variant": ""}
+    trained = {"key": "t" * 16, "kind": "ticket", "columns": columns, "spec": {}}
+    write_json(home / "runs" / trained["key"] / "stage.json", trained)
+    write_json(home / "runs" / trained["key"] / "studies.json", ["s"])
+    evaluation = {"key": "e" * 16, "kind": "eval", "columns": columns, "spec": {}, "deps": {"run": trained["key"]}}
+    write_json(home / "runs" / evaluation["key"] / "stage.json", evaluation)
+    sink = sinks.sink_for(evaluation, home / "runs" / evaluation["key"])
+    sink.finish({"evals": [{"eval": "calibration", "metric": "ece", "value": 0.031}], "run_key": trained["key"]})
+    (folder,) = (home / "tensorboard" / "s").iterdir()
+    assert folder.name == "snip 90% seed 0 [tttttttt]"
+    assert _tensorboard(folder)["final/eval/calibration/ece"][0][1] == pytest.approx(0.031)

@@ -81,8 +81,15 @@ def export_runs(store: Any, tracker: str, target: str | None = None, study: str 
         epochs = con.execute("SELECT * FROM epochs WHERE key IN (SELECT key FROM chosen) ORDER BY key, phase, epoch").df()
         layers = con.execute("SELECT * FROM layers WHERE key IN (SELECT key FROM chosen) ORDER BY key, idx").df()
         results = con.execute("SELECT * FROM results WHERE key IN (SELECT key FROM chosen)").df()
+        # evaluation stages are not runs of their own: their metrics join the evaluated run's summary
+        evaluations = con.execute("SELECT key, run_key, eval, metric, value FROM evals").df()
     by_key = {name: frame.groupby("key") for name, frame in (("epochs", epochs), ("layers", layers))}
     result_of = {r["key"]: r for r in results.to_dict("records")}
+    evaluation_stages = set(evaluations["key"])
+    evals_of: dict[str, dict[str, float]] = {}
+    for rec in evaluations.to_dict("records"):
+        evals_of.setdefault(rec["run_key"], {})[f"eval/{rec['eval']}/{rec['metric']}"] = float(rec["value"])
+    runs = runs[~runs["key"].isin(evaluation_stages)]
     make = factory(tracker)
     written = skipped = 0
     for row in runs.to_dict("records"):
@@ -119,7 +126,7 @@ def export_runs(store: Any, tracker: str, target: str | None = None, study: str 
                     run.epoch(str(rec["phase"]), int(rec["epoch"]), metrics)
             layer_rows = ([{k: _plain(v) for k, v in r.items()} for r in by_key["layers"].get_group(key).to_dict("records")]
                           if key in by_key["layers"].groups else [])
-            run.finish(_summary(result_of.get(key) or {}), layer_rows, None)
+            run.finish({**_summary(result_of.get(key) or {}), **evals_of.get(key, {})}, layer_rows, None)
         except UserError:
             raise
         except Exception as exc:

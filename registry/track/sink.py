@@ -38,6 +38,8 @@ class Sink:
         self.seen: set[tuple[str, int]] = set()
         self.sparsity: float | None = None
         self.threaded = threaded
+        self.evaluated_info: Callable[[str], RunInfo] | None = None  # an evaluation's run, by key
+        self.run_key: str | None = None
         self.queue: queue.Queue = queue.Queue(maxsize=10_000)
         self.thread: threading.Thread | None = None
         self.started = False
@@ -56,8 +58,15 @@ class Sink:
         """The run's end: epochs still unseen are read from metrics.jsonl, then the summary."""
         if not self.entries:
             return
-        if result and "evals" in result and self.thread is None and not self.started:
-            return  # an evaluation stage: no curve of its own (its metrics are in the store's evals)
+        if result and "evals" in result:  # an evaluation stage: its metrics join the evaluated run
+            if self.thread is not None or self.started or self.evaluated_info is None:
+                return
+            run_key = result.get("run_key") or self.run_key
+            if not run_key:
+                return
+            self.info_of = lambda: self.evaluated_info(str(run_key))
+            self.rundir = None  # the evaluated run's curves and layers are tracked already
+            result = {k: v for k, v in summary_of(result).items() if k.startswith("eval/")}
         self._put(("finish", dict(result or {}), failed))
         self.close()
 
@@ -136,7 +145,14 @@ class Sink:
             return []
 
     def _achieved(self) -> float | None:
-        if self.sparsity is None:
+        """Sparsity of the current mask (layers.json), re-read when the file changes (iterative
+        pruning rewrites it every round)."""
+        try:
+            stamp = (self.rundir / "layers.json").stat().st_mtime_ns if self.rundir is not None else None
+        except OSError:
+            stamp = None
+        if stamp is not None and stamp != getattr(self, "_stamp", None):
+            self._stamp = stamp
             layers = self._layers()
             total = sum(int(r.get("weights") or 0) for r in layers)
             if total:
@@ -210,4 +226,23 @@ def sink_for(stage: Mapping[str, Any], rundir: Path, meta: Mapping[str, Any] | N
 
         return run_info(stage, rundir, meta)
 
-    return Sink(entries, info, rundir)
+    def evaluated(key: str) -> RunInfo:
+        """The evaluated run as its own training tracked it (same key, name, group)."""
+        import dataclasses
+
+        from registry.atomic import read_json
+
+        other = rundir.parent / key
+        try:
+            trained = read_json(other / "stage.json")
+        except (OSError, ValueError):
+            trained = {**stage, "key": key}
+        from registry.track.base import run_info
+
+        found = run_info(trained, other if other.exists() else rundir, meta)
+        return dataclasses.replace(found, home=rundir.parent.parent)
+
+    sink = Sink(entries, info, rundir)
+    sink.evaluated_info = evaluated
+    sink.run_key = (stage.get("deps") or {}).get("run")
+    return sink
