@@ -169,6 +169,7 @@ def test_a_tracked_sweep_reads_back_in_all_three_and_export_is_idempotent(tmp_pa
     rand = runs[runs["params.method"] == "rand"].iloc[0]
     assert rand["params.sparsity"] == "0.9" and rand["status"] == "FINISHED"
     assert len(rand["tags.tickets.key"]) == 16 and rand["tags.tickets.studies"] == "tracked"
+    assert len(rand["tags.tickets.env_hash"]) == 16  # provenance, complete at the end of the run
     history = mlflow.tracking.MlflowClient(store_uri).get_metric_history(rand["run_id"], "ticket/test_acc")
     assert [m.step for m in sorted(history, key=lambda m: m.step)] == [1, 2, 3]
 

@@ -126,6 +126,20 @@ def params_of(columns: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[str, 
     return params
 
 
+PROVENANCE = ("code_version", "git_commit", "git_dirty", "git_diff_hash", "env_hash", "torch_build",
+              "data_fingerprint", "domain_version", "host", "device")
+
+
+def provenance_tags(meta: Mapping[str, Any] | None) -> dict[str, str]:
+    """meta.json's provenance as tracker tags ("tickets.git_commit", ...)."""
+    out = {}
+    for name in PROVENANCE:
+        value = (meta or {}).get(name)
+        if value is not None and value == value:
+            out[f"tickets.{name}"] = str(value)
+    return out
+
+
 def run_info(stage: Mapping[str, Any], rundir: Path | None = None, meta: Mapping[str, Any] | None = None,
              studies: Sequence[str] = ()) -> RunInfo:
     """The tracked view of a stage (its stage.json), the studies that asked for it, its meta.json."""
@@ -141,12 +155,7 @@ def run_info(stage: Mapping[str, Any], rundir: Path | None = None, meta: Mapping
         studies = read(rundir)
     studies = tuple(sorted(studies))
     tags = {"tickets.key": str(stage["key"]), "tickets.kind": str(stage.get("kind") or ""),
-            "tickets.studies": ",".join(studies)}
-    for name in ("code_version", "git_commit", "git_dirty", "env_hash", "torch_build", "data_fingerprint",
-                 "domain_version", "host", "device"):
-        value = (meta or {}).get(name)
-        if value is not None and value == value:
-            tags[f"tickets.{name}"] = str(value)
+            "tickets.studies": ",".join(studies), **provenance_tags(meta)}
     home = rundir.parent.parent if rundir is not None else None
     return RunInfo(str(stage["key"]), str(stage.get("kind") or ""), readable_name(columns, str(stage.get("kind") or "")),
                    studies[0] if studies else "", params_of(columns, spec), tags, studies, home)

@@ -75,6 +75,13 @@ class MlflowRun:
             self.client.log_batch(self.run_id, params=params[i:i + 100])
         self.client.log_batch(self.run_id, tags=[RunTag("tickets.name", info.name)])
 
+    def tag(self, tags: Mapping[str, str]) -> None:
+        if self.skip or not tags:
+            return
+        from mlflow.entities import RunTag
+
+        self.client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+
     def epoch(self, phase: str, epoch: int, metrics: Mapping[str, float]) -> None:
         if self.skip:
             return

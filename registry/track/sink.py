@@ -40,6 +40,7 @@ class Sink:
         self.threaded = threaded
         self.evaluated_info: Callable[[str], RunInfo] | None = None  # an evaluation's run, by key
         self.run_key: str | None = None
+        self.meta: Mapping[str, Any] | None = None  # the run's meta.json as the worker fills it
         self.queue: queue.Queue = queue.Queue(maxsize=10_000)
         self.thread: threading.Thread | None = None
         self.started = False
@@ -177,6 +178,11 @@ class Sink:
                 self._each(lambda t: t.epoch(phase, epoch, metrics))
             layers = self._layers()
             summary = summary_of(result)
+            if self.meta is not None:  # provenance is complete only now (git, environment, data)
+                from registry.track.base import provenance_tags
+
+                tags = provenance_tags(self.meta)
+                self._each(lambda t: t.tag(tags) if hasattr(t, "tag") else None)
             self._each(lambda t: t.finish(summary, layers, failed))
 
 
@@ -245,4 +251,5 @@ def sink_for(stage: Mapping[str, Any], rundir: Path, meta: Mapping[str, Any] | N
     sink = Sink(entries, info, rundir)
     sink.evaluated_info = evaluated
     sink.run_key = (stage.get("deps") or {}).get("run")
+    sink.meta = meta
     return sink

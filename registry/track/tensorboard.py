@@ -65,6 +65,9 @@ class TensorBoardRun:
                                         tensor_shape=tensor_shape_pb2.TensorShapeProto())
         self._event(summary_pb2.Summary.Value(tag=tag, metadata=meta, tensor=tensor), step)
 
+    def tag(self, tags: Mapping[str, str]) -> None:
+        self._text("provenance", _markdown(sorted(tags.items()), ("name", "value")), 0)
+
     def epoch(self, phase: str, epoch: int, metrics: Mapping[str, float]) -> None:
         for name, value in metrics.items():
             self._scalar(f"{phase}/{name}", value, epoch)

@@ -45,6 +45,9 @@ class WandbRun:
                               resume="allow", reinit="create_new", settings=settings)
         self.run.summary.update({"tickets_key": info.key, **{k.replace(".", "_"): v for k, v in info.tags.items()}})
 
+    def tag(self, tags: Mapping[str, str]) -> None:
+        self.run.summary.update({k.replace(".", "_"): v for k, v in tags.items()})
+
     def epoch(self, phase: str, epoch: int, metrics: Mapping[str, float]) -> None:
         self.run.log({f"{phase}/epoch": int(epoch), **{f"{phase}/{k}": float(v) for k, v in metrics.items()}})
 
