@@ -25,6 +25,9 @@ def tracking_uri(target: str | None, home: Path | None) -> str:
         uri = Path(uri).expanduser().resolve().as_uri()
     if uri.startswith("file:"):
         os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+    if uri.startswith(("http:", "https:")):  # an unreachable server: a warning within seconds, not minutes of retries
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
     return uri
 
 
