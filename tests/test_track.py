@@ -257,3 +257,11 @@ def test_an_evaluation_joins_the_evaluated_runs_summary(tmp_path, monkeypatch):
     (folder,) = (home / "tensorboard" / "s").iterdir()
     assert folder.name == "snip 90% seed 0 [tttttttt]"
     assert _tensorboard(folder)["final/eval/calibration/ece"][0][1] == pytest.approx(0.031)
+
+
+def test_an_unknown_tracker_on_the_command_line_is_one_line_and_writes_nothing(tmp_path):
+    home = tmp_path / "home"
+    out = CliRunner().invoke(cli, ["--home", str(home), "run", "--dataset", "synthetic", "--model", "lenet300",
+                                   "--method", "dense", "--set", "epochs=1", "--track", "neptune"])
+    assert out.exit_code == 2 and "unknown tracker 'neptune'; known: tensorboard, mlflow, wandb" in out.output
+    assert not (home / "runs").exists()

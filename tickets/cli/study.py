@@ -257,10 +257,12 @@ def cancel(ctx: click.Context, file: str) -> None:
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="CPU worker processes (default 1).")
 @click.option("--gpus", help="Comma-separated GPU ids.")
 @click.option("--retry-failed", is_flag=True)
+@click.option("--track", metavar="TRACKERS", help="Stream the run to tensorboard, mlflow and/or wandb "
+                                                  "(comma-separated; as `study run -X track=...`).")
 @click.pass_context
 def run_one(ctx: click.Context, dataset: str, model: str, method: str, sparsity: float, check: str, seed: int,
             opt: tuple[str, ...], settings: tuple[str, ...], workers: int, gpus: str | None,
-            retry_failed: bool) -> None:
+            retry_failed: bool, track: str | None) -> None:
     """Run one cell through the registry (deduped like any study cell)."""
     from registry.scheduler import run_study
     from tickets.study import DEFAULT_DOMAIN, one_cell_study
@@ -271,7 +273,8 @@ def run_one(ctx: click.Context, dataset: str, model: str, method: str, sparsity:
 
     s = one_cell_study(cell, domain=DEFAULT_DOMAIN)
     with resumable():
-        outcome = run_study(s, _home(ctx), workers=workers, gpus=_gpus(gpus), retry_failed=retry_failed)
+        outcome = run_study(s, _home(ctx), workers=workers, gpus=_gpus(gpus), retry_failed=retry_failed,
+                            executor_options={"track": track} if track else None)
     if not outcome.exit_code:
         from registry.plan import expand
 
