@@ -110,10 +110,11 @@ def test_a_tracker_that_cannot_start_is_one_warning(monkeypatch, capsys):
 
 
 def test_a_slow_tracker_never_holds_up_the_training(monkeypatch, capsys):
-    release, delivered = threading.Event(), []
+    release, entered, delivered = threading.Event(), threading.Event(), []
 
     class Slow:
         def epoch(self, phase, epoch, metrics):
+            entered.set()
             release.wait(60)
             delivered.append(epoch)
 
@@ -125,6 +126,7 @@ def test_a_slow_tracker_never_holds_up_the_training(monkeypatch, capsys):
     sink = sinks.Sink([("wandb", None)], _info)
     for epoch in range(5):  # returns while the tracker is still stuck on the first epoch
         sink.event({"event": "epoch", "phase": "retrain", "epoch": epoch, "test_acc": 50.0})
+    assert entered.wait(60)  # the tracker is made (with the patched factory) and stuck in its first epoch
     assert delivered == []
     sink._put(("finish", {}, None))
     sink.close(timeout=0)  # the run ends without waiting for it...
