@@ -82,7 +82,10 @@ def run_rank(rundir: Path) -> int:
         result = dict(domain.run(stage, rundir, dep_dirs, report))
         if rank == 0:
             worker._check_finite(result)
-            runtime = {**worker.runtime_meta(domain), "code_version": worker._code_version(domain)}
+            from registry.provenance import run_provenance
+
+            runtime = {**worker.runtime_meta(domain), "code_version": worker._code_version(domain),
+                       **run_provenance(domain, stage)}  # git, environment, torch build, data
             write_json(ranks.rank_file(rundir, "runtime", 0), runtime)
             write_json(ranks.rank_file(rundir, "result", 0), result)
         return 0
