@@ -166,3 +166,33 @@ def test_slimming_vgg_rebuild_slices_the_flattened_classifier_input():
     x = torch.randn(2, 3, 32, 32)
     rebuild.mask_dropped(big, kept)
     assert torch.allclose(small.eval()(x), big(x), atol=1e-4)
+
+
+def test_predefined_method_refuses_what_it_cannot_do():
+    from registry.errors import UserError
+    from tickets.domain import DOMAIN
+    from tickets.pruning.structured.predefined import Predefined
+
+    with pytest.raises(UserError, match="retrain must be one of scratch_e, scratch_b"):
+        Predefined(arch="thinet50", retrain="finetune").validate()
+    with pytest.raises(UserError, match="unknown predefined architecture 'thinet99'"):
+        Predefined(arch="thinet99").validate()
+    cell = {"dataset": "imagenet", "model": "resnet34_imagenet", "method": "predefined",
+            "method_options": {"arch": "thinet50"}, "sparsity": 0.0, "seed": 0}
+    with pytest.raises(UserError, match="is cut from resnet50_imagenet, not resnet34_imagenet"):
+        DOMAIN.expand(cell)
+    stages = DOMAIN.expand({**cell, "model": "resnet50_imagenet"})
+    assert [s.kind for s in stages] == ["ticket"] and stages[0].deps == {}  # no large model to train
+
+
+def test_cost_knows_predefined_scratch_b_epochs_and_224px_compute():
+    from tickets.cost import stage_epochs, training_work
+
+    spec = {"dataset": "imagenet", "model": "resnet50_imagenet", "model_options": {},
+            "train": {"epochs": 100, "batch_size": 256},
+            "method": {"name": "predefined", "arch": "resnet41_sss", "retrain": "scratch_b", "max_scale": 2.0}}
+    assert stage_epochs(spec) == (117, False)  # the sparse-structure-selection README's schedule
+    assert stage_epochs({**spec, "method": {"name": "l1_filter", "retrain": "scratch_b"}}) == (200, True)
+    (work,), unknown = training_work([{"kind": "ticket", "spec": spec}])
+    small = sizes("resnet50_imagenet", **preset_options("resnet41_sss"))["flops"]
+    assert not unknown and work.macs == pytest.approx(117 * small * (3 * 1_281_167 + 50_000))
