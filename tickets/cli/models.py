@@ -27,7 +27,13 @@ def _describe(name: str, info, options: dict, with_layers: bool) -> dict:
         M.check_compatible(name, info)
     except UserError as exc:
         return {**row, "compatible": False, "reason": str(exc)}
-    model = M.build_model(name, info, **options)
+    if name.endswith("_imagenet"):  # 11-138 M parameters each: sizes only, no weights drawn
+        import torch
+
+        with torch.device("meta"):
+            model = M.build_model(name, info, **options)
+    else:
+        model = M.build_model(name, info, **options)
     layers = M.prunable_layers(model)
     row.update(compatible=True, prunable=sum(m.weight.numel() for _, m in layers), num_layers=len(layers))
     if with_layers:
