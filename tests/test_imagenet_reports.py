@@ -17,7 +17,7 @@ from registry.report.paper import load_paper
 
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
 RETHINKING = ("rethinking_imagenet_l1", "rethinking_imagenet_thinet", "rethinking_imagenet_regression",
-              "rethinking_imagenet_sss", "rethinking_imagenet_slimming")
+              "rethinking_imagenet_sss", "rethinking_imagenet_slimming", "rethinking_imagenet_weight")
 
 
 def paper_lines(name):
@@ -61,7 +61,7 @@ def test_paper_files_say_where_every_value_comes_from():
     for name in RETHINKING:
         values = load_paper(REPORTS / "paper" / f"{name}.csv")
         assert values and all(v.source for v in values)
-        assert all(v.confirmed == (v.source.startswith("released README")) for v in values), name
+        assert all(v.confirmed == v.source.startswith("released README") for v in values), name
 
 
 def test_random_pruning_imagenet_report_loads_without_a_paper_file():
@@ -78,4 +78,7 @@ def test_paper_loader_comments_and_bad_confirmed(tmp_path):
     assert second.confirmed and second.std == 0.1
     path.write_text("row,dataset,mean,std,confirmed\nfull,imagenet,70.1,,maybe\n")
     with pytest.raises(UserError, match="confirmed must be yes or no"):
+        load_paper(path)
+    path.write_text("row,dataset,mean,std,confirmed,source\nfull,imagenet,70.1,,no,one, two\n")
+    with pytest.raises(UserError, match="more fields than the header"):
         load_paper(path)

@@ -40,6 +40,7 @@ EXPECTED = {
     "rethinking_imagenet_regression": (6, 6, 2),
     "rethinking_imagenet_sss": (7, 7, 1),
     "rethinking_imagenet_slimming": (4, 5, 2),      # dense + the penalised training + 3 pipelines
+    "rethinking_imagenet_weight": (10, 10, 2),      # VGG-16, ResNet-50 dense + Scratch-E/B x 30 %, 60 %
 }
 # studies naming a ratio rule registered by another branch's work (issue 20's erk_plus)
 NEEDS_RULES = {"random_pruning_imagenet": ("erk_plus",)}

@@ -41,6 +41,8 @@ def load_paper(path: str | Path) -> list[PaperValue]:
         for number, line in enumerate(csv.DictReader(fh), 2):
             if str(line.get("row") or "").startswith("#"):
                 continue
+            if None in line:  # an unquoted comma in a value
+                raise UserError(f"{path}:{number}: more fields than the header names (quote values with commas)")
             coords = {k: v for k, v in line.items() if k not in VALUE_COLUMNS and v not in (None, "")}
             std, confirmed = line.get("std"), str(line.get("confirmed") or "yes").strip().lower()
             if confirmed not in ("yes", "no"):
