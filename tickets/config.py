@@ -16,6 +16,7 @@ from registry.errors import UserError
 # "fp16": fp16 autocast with loss scaling (torch.amp.GradScaler; tickets/train/precision.py).
 PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
 SCHEDULES = ("step", "cosine")  # tickets/train/schedules.py
+LOADERS = ("reference", "gpu")  # tickets.train.streaming.LOADERS
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,13 @@ class TrainConfig:
     warmup_epochs: int = 0  # linear warmup, epoch e < W at lr x (e + 1) / (W + 1)
     label_smoothing: float = 0.0  # training loss only
     bn_weight_decay: bool = True  # False: BatchNorm parameters get no weight decay
+    # Streaming datasets (issue 18, tickets/train/streaming.py): "reference" (PIL + torchvision in
+    # DataLoader workers) or "gpu" (batched decode_jpeg + augmentation on the device); tensors ignore it.
+    loader: str = "reference"
+    # Mid-epoch checkpoints (tickets/train/midepoch.py) every N steps / M minutes; 0 = off (streaming
+    # datasets then checkpoint every 20 minutes). They never change a result.
+    checkpoint_steps: int = 0
+    checkpoint_minutes: float = 0.0
 
     def validate(self) -> "TrainConfig":
         if self.epochs < 0:
@@ -52,6 +60,11 @@ class TrainConfig:
             raise UserError(f"lr must be > 0, got {self.lr}")
         if not 0.0 <= self.val_split < 1.0:
             raise UserError(f"val_split must be a fraction in [0, 1), got {self.val_split}")
+        if self.loader not in LOADERS:
+            raise UserError(f"unknown loader {self.loader!r}; known: {', '.join(LOADERS)}")
+        if self.checkpoint_steps < 0 or self.checkpoint_minutes < 0:
+            raise UserError(f"checkpoint_steps/checkpoint_minutes must be >= 0, got "
+                            f"{self.checkpoint_steps}/{self.checkpoint_minutes}")
         if self.precision not in PRECISIONS:
             raise UserError(f"unknown precision {self.precision!r}; known: {', '.join(PRECISIONS)}")
         if list(self.milestones) != sorted(self.milestones) or any(m < 0 for m in self.milestones):
@@ -110,7 +123,7 @@ def resolve(dataset: str, overrides: Mapping[str, Any] | None = None) -> TrainCo
         base = base.scaled_to(int(overrides["epochs"]))
     if "milestones" in overrides:
         overrides["milestones"] = tuple(int(m) for m in overrides["milestones"])
-    for name in ("lr", "momentum", "weight_decay", "gamma", "label_smoothing"):
+    for name in ("lr", "momentum", "weight_decay", "gamma", "label_smoothing", "checkpoint_minutes"):
         if name in overrides:
             overrides[name] = float(overrides[name])
     return replace(base, **overrides).validate()

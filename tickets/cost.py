@@ -49,6 +49,8 @@ def split_sizes(dataset: str) -> tuple[int, int] | None:
     from tickets.data import load_dataset
 
     data = load_dataset(dataset)
+    if getattr(data, "streaming", False):  # file-backed: count files, build no label tensor
+        return data.num_train, data.num_test
     return len(data.y_train), len(data.y_test)
 
 

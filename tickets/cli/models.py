@@ -132,7 +132,8 @@ def datasets(root: str | None, as_json: bool) -> None:
         rows.append({
             "dataset": name, "shape": list(info.shape), "classes": info.num_classes,
             "present": found is not None or (source.cached and cache.exists()),
-            "found_at": str(found) if found is not None and source.cached else None,
+            "found_at": str(found) if found is not None and (source.cached or source.files) else None,
+            "streamed": source.files,  # file-backed (imagenet, image folders): read while training
             "cached": source.cached and cache.exists(), "cache": str(cache) if source.cached else None,
             "expected": source.expected(base),
         })
@@ -152,6 +153,8 @@ def datasets(root: str | None, as_json: bool) -> None:
             status, where = "[green]cached[/green]", row["cache"]
         elif row["present"]:
             status, where = "[green]yes[/green]", row["found_at"] or row["expected"]
+            if row["streamed"]:
+                status = "[green]yes (streamed)[/green]"
         else:
             status, where = "[red]no[/red]", f"expected {row['expected']}"
         table.add_row(row["dataset"], "x".join(map(str, row["shape"])), str(row["classes"]), status, escape(where))

@@ -32,9 +32,10 @@ from registry.atomic import append_jsonl, write_bytes
 from registry.errors import UserError
 
 from . import checkpoint as ckpt
-from .batches import eval_batches, make_loader
+from .batches import eval_batches, is_streaming, make_loader, num_test_samples
 from .history import Diverged, EpochRecord, History
 from .masking import MaskEnforcer, check_mask, masks_equal
+from .midepoch import MidEpoch
 from .precision import backward_and_step, grad_scaler
 from .progress import Progress, StepCallback
 from .schedules import loss_options, make_scheduler, param_groups
@@ -91,10 +92,12 @@ def backend_settings(device: torch.device, precision: str = "fp32"):
 @torch.no_grad()
 def evaluate(model: nn.Module, data: Any, device: Any = None, *, batch_size: int = 1000,
              precision: str = "fp32", channels_last: bool = False,
-             forward: Callable[[torch.Tensor], torch.Tensor] | None = None, top5: bool = False) -> tuple[float, ...]:
+             forward: Callable[[torch.Tensor], torch.Tensor] | None = None,
+             loader: str = "reference", top5: bool = False) -> tuple[float, ...]:
     """(mean cross-entropy, accuracy in percent) on the true test set, in eval mode (BN running
     statistics); with `top5`, also the top-5 accuracy in percent. The model's train/eval mode is
-    restored afterwards. One host sync at the end."""
+    restored afterwards. One host sync at the end. `loader` picks the streaming path's decoder for
+    a file-backed dataset (ignored for tensors)."""
     device = resolve_device(device)
     forward = model if forward is None else forward
     autocast = autocast_factory(device, precision)
@@ -104,7 +107,8 @@ def evaluate(model: nn.Module, data: Any, device: Any = None, *, batch_size: int
     correct = torch.zeros((), dtype=torch.long, device=device)
     correct5 = torch.zeros((), dtype=torch.long, device=device)
     try:
-        for xb, yb in eval_batches(data, batch_size, device, channels_last):
+        options = {"loader": loader} if is_streaming(data) else {}
+        for xb, yb in eval_batches(data, batch_size, device, channels_last, **options):
             with autocast():
                 out = forward(xb)
             loss_sum += F.cross_entropy(out.float(), yb, reduction="sum")
@@ -113,7 +117,7 @@ def evaluate(model: nn.Module, data: Any, device: Any = None, *, batch_size: int
                 correct5 += top5_hits(out, yb)
     finally:
         model.train(was_training)
-    n = max(len(data.y_test), 1)
+    n = max(num_test_samples(data), 1)
     loss, hits, hits5 = torch.stack([loss_sum.double(), correct.double(), correct5.double()]).tolist()
     return (loss / n, 100.0 * hits / n) + ((100.0 * hits5 / n,) if top5 else ())
 
@@ -177,13 +181,20 @@ class _Phase:
             model.load_state_dict(init_state)
         self.mask = check_mask(model, mask)
         self.held_out = None
-        if getattr(config, "val_split", 0.0) > 0:  # train on the rest, select epochs on the split
+        streaming = is_streaming(data)
+        if getattr(config, "val_split", 0.0) > 0 and streaming:
+            from tickets.train.validation import split_files
+
+            train_view, self.held_out = split_files(data if train_view is None else train_view, config.val_split)
+        elif getattr(config, "val_split", 0.0) > 0:  # train on the rest, select epochs on the split
             from tickets.train.batches import training_tensors
             from tickets.train.validation import split
 
             train_view, self.held_out = split(*training_tensors(data, train_view), config.val_split, data.info)
+        options = {"loader": getattr(config, "loader", "reference")} if streaming else {}
         self.loader = make_loader(data, config.batch_size, device=device, augment=config.augment,
-                                  train_view=train_view, channels_last=self.channels_last)
+                                  train_view=train_view, channels_last=self.channels_last, **options)
+        self.midepoch = MidEpoch(config, streaming, self.rundir, phase)
         try:
             fused = {"fused": True} if getattr(config, "fused_sgd", False) else {}
             self.optimizer = torch.optim.SGD(param_groups(model, config), lr=config.lr, momentum=config.momentum,
@@ -204,6 +215,7 @@ class _Phase:
         if self.rundir is not None:
             ckpt.remove_stray_temporaries(self.rundir, self.phase)
             state = ckpt.load_latest(self.rundir, self.phase)
+            state = self.midepoch.newer_than(state) or state
         if state is not None:
             self._restore(state)
         self.enforcer = MaskEnforcer(self.model, self.mask)
@@ -295,8 +307,14 @@ class _Phase:
         correct = torch.zeros((), dtype=torch.long, device=self.device)
         first_bad = torch.full((), -1, dtype=torch.long, device=self.device)
         steps = len(self.loader)
-        self.progress.write(epoch - 1, 0, steps)
-        for step, (xb, yb) in enumerate(self.loader.batches(self.generator), 1):
+        epoch_start = self.generator.get_state()  # what a mid-epoch checkpoint stores (midepoch.py)
+        start = 0
+        resumed = self.midepoch.take(epoch)
+        if resumed is not None:
+            start = int(resumed["step"])
+            loss_sum, correct, first_bad = (resumed[k].to(self.device) for k in ("loss_sum", "correct", "first_bad"))
+        self.progress.write(epoch - 1, start, steps)
+        for step, (xb, yb) in enumerate(self.loader.batches(self.generator, start=start), start + 1):
             with self.autocast():
                 out = self.forward(xb)
                 loss = F.cross_entropy(out, yb, **self.loss_options)
@@ -308,6 +326,8 @@ class _Phase:
             correct += (out.detach().argmax(1) == yb).sum()
             first_bad = torch.where((first_bad < 0) & ~torch.isfinite(batch_loss), step, first_bad)
             self.progress.step(epoch, step, steps)
+            if self.midepoch.due(step, steps):
+                self.midepoch.save(self._mid_state(epoch, step, epoch_start, loss_sum, correct, first_bad))
         total, hits, bad = torch.stack([loss_sum.double(), correct.double(), first_bad.double()]).tolist()
         if bad >= 0 or not math.isfinite(total):
             raise Diverged(self.phase, epoch, int(bad) if bad >= 0 else None)
@@ -317,7 +337,7 @@ class _Phase:
     def _evaluate(self, data: Any = None, top5: bool = False) -> tuple[float, ...]:
         return evaluate(self.model, self.data if data is None else data, self.device, batch_size=self.config.eval_batch_size,
                         precision=self.config.precision, channels_last=self.channels_last,
-                        forward=self.forward, top5=top5)
+                        forward=self.forward, loader=getattr(self.config, "loader", "reference"), top5=top5)
 
     def _publish(self, record: EpochRecord) -> None:
         """metrics line, weight snapshot, then checkpoint (the checkpoint is what marks the epoch
@@ -329,6 +349,7 @@ class _Phase:
             ckpt.save_weights(ckpt.weights_path(self.rundir, self.phase, epoch), self.model)
         ckpt.save(ckpt.checkpoint_path(self.rundir, self.phase, epoch), self._state(epoch))
         ckpt.rotate(self.rundir, self.phase, self.keep)
+        self.midepoch.clear()
         self.progress.write(epoch, len(self.loader), len(self.loader))
 
     def _state(self, epoch: int) -> dict[str, Any]:
@@ -345,6 +366,15 @@ class _Phase:
             "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
             "mask": self.mask,
             "records": [r.to_dict() for r in self.records],
-            "best_test_acc": max(r.test_acc for r in self.records),
+            "best_test_acc": max((r.test_acc for r in self.records), default=None),
             "config": config,
         }
+
+    def _mid_state(self, epoch: int, step: int, epoch_start: torch.Tensor, loss_sum: torch.Tensor,
+                   correct: torch.Tensor, first_bad: torch.Tensor) -> dict[str, Any]:
+        """A checkpoint inside `epoch` after `step` steps (tickets/train/midepoch.py)."""
+        state = self._state(epoch - 1)
+        state["generator"] = epoch_start
+        state["mid"] = {"epoch": epoch, "step": step, "loss_sum": loss_sum.detach().cpu(),
+                        "correct": correct.detach().cpu(), "first_bad": first_bad.detach().cpu()}
+        return state
