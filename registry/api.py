@@ -59,10 +59,13 @@ def _reading(home: str | os.PathLike | None) -> Store:
 
 
 # ---------------------------------------------------------------------------------- reads
-def sql(query: str, params: Any = None, home: str | os.PathLike | None = None) -> "pd.DataFrame":
+def sql(query: str, params: Any = None, home: str | os.PathLike | None = None, *,
+        limits: Any = None) -> "pd.DataFrame":
     """Run one reading statement (SELECT, WITH, DESCRIBE, ...) on a locked read-only connection;
-    anything else, several statements, or file/network access is refused with a UserError."""
-    return _reading(home).frame(reading_statement(query), params, locked=True)
+    anything else, several statements, or file/network access is refused with a UserError.
+    `limits` (registry.sqllimits.SqlLimits) caps memory, threads and time; by default 2 GB,
+    2 threads, 60 s, or the TICKETS_SQL_* variables."""
+    return _reading(home).frame(reading_statement(query), params, locked=True, limits=limits)
 
 
 check_read_only = reading_statement  # the older name

@@ -223,14 +223,16 @@ class Store:
                 raise _not_duckdb(self.path, exc) from None
 
     @contextlib.contextmanager
-    def reader(self, locked: bool = False) -> Iterator[Any]:
+    def reader(self, locked: bool = False, limits: Any = None) -> Iterator[Any]:
         """A read-only DuckDB connection (an empty in-memory schema when no store exists yet);
-        `locked`: also no file/network access, no extension loading, settings frozen (user SQL)."""
+        `locked`: also no file/network access, no extension loading, memory and thread caps
+        (`limits`, registry.sqllimits), settings frozen (user SQL)."""
         import duckdb
 
         from registry.sqlguard import LOCKED
+        from registry.sqllimits import SqlLimits
 
-        config = LOCKED if locked else {}
+        config = {**(limits or SqlLimits.from_env()).settings(), **LOCKED} if locked else {}
         if not self.path.exists():
             con = duckdb.connect(":memory:", config=dict(config))
             _create_schema(con)
@@ -296,18 +298,25 @@ class Store:
 
     # ------------------------------------------------------------------ reads
     def frame(self, sql: Any, params: Sequence[Any] | Mapping[str, Any] | None = None, *,
-              locked: bool = False) -> "pd.DataFrame":
+              locked: bool = False, limits: Any = None) -> "pd.DataFrame":
         """Run a read-only query (text or a parsed duckdb.Statement) and return a pandas DataFrame;
-        `locked` runs it on a locked-down connection (user SQL: registry.sqlguard)."""
+        `locked` runs it on a locked-down connection under time/memory/thread limits (user SQL:
+        registry.sqlguard, registry.sqllimits)."""
         import duckdb
 
         from registry.sqlguard import refusal
+        from registry.sqllimits import SqlLimits, run_limited
 
-        with self.reader(locked=locked) as con, warnings.catch_warnings():
+        limits = (limits or SqlLimits.from_env()) if locked else None
+        with self.reader(locked=locked, limits=limits) as con, warnings.catch_warnings():
             # duckdb 1.5's own DataFrame conversion uses drop(inplace=True), deprecated in pandas 3
             warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame.drop")
-            try:
+
+            def run():
                 return con.execute(sql, params).df() if params is not None else con.execute(sql).df()
+
+            try:
+                return run_limited(con, run, limits) if locked else run()
             except duckdb.Error as exc:
                 raise refusal(exc) from None
 

@@ -67,12 +67,19 @@ def _fmt(value) -> str:
 @click.command()
 @click.argument("query")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.option("--timeout", "timeout_s", type=float, default=None,
+              help="Stop the query after this many seconds (default 60, TICKETS_SQL_TIMEOUT; 0: none).")
+@click.option("--memory", default=None, help="Memory cap, e.g. 8GB (default 2GB, TICKETS_SQL_MEMORY).")
+@click.option("--threads", type=int, default=None, help="Thread cap (default 2, TICKETS_SQL_THREADS).")
 @click.pass_context
-def sql(ctx: click.Context, query: str, fmt: str) -> None:
+def sql(ctx: click.Context, query: str, fmt: str, timeout_s: float | None, memory: str | None,
+        threads: int | None) -> None:
     """Run read-only SQL (SELECT/WITH/DESCRIBE/SHOW) over the store: runs, epochs, layers, results, run_results."""
     from registry import api
+    from registry.sqllimits import SqlLimits
 
-    frame = api.sql(query, home=_home(ctx))
+    limits = SqlLimits.from_env(memory=memory, threads=threads, timeout_s=timeout_s)
+    frame = api.sql(query, home=_home(ctx), limits=limits)
     _emit(frame, fmt)
     if frame.empty and fmt == "table":
         _where_looked(_home(ctx))
