@@ -187,7 +187,10 @@ def export(path: str | os.PathLike, home: str | os.PathLike | None = None) -> in
     frame = store(home).frame("SELECT * FROM run_results WHERE status IN ('done', 'imported') "
                               "ORDER BY dataset, model, method, \"check\", sparsity, seed, key")
     if fmt == "csv":
-        data = frame.to_csv(index=False).encode()
+        from registry.textsafe import csv_frame
+
+        data = csv_frame(frame).to_csv(index=False).encode()  # formula-like names get a leading '
+
     else:
         import io
 
@@ -217,7 +220,11 @@ def _read_exchange(path: Path) -> "pd.DataFrame":
 
     try:
         if _format(path) == "csv":
-            return pd.read_csv(path, dtype=str, keep_default_na=False)
+            from registry.textsafe import csv_uncell
+
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+            frame.columns = [csv_uncell(c) for c in frame.columns]
+            return frame.map(csv_uncell)  # what export's formula guard added, taken off
         return pd.read_parquet(path)
     except UserError:
         raise
