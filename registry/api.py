@@ -291,9 +291,13 @@ def exchange_frames(frame: "pd.DataFrame", path: Path) -> dict[str, "pd.DataFram
         if not 0.0 <= sparsity < 1.0:
             raise UserError(f"{path} row {number}: sparsity {record['sparsity']!r} out of range; "
                             f"expected a fraction in [0, 1)")
-        seed = _number(path, number, "seed", record["seed"])
-        if seed != int(seed) or not 0 <= seed < 2 ** 63:
-            raise UserError(f"{path} row {number}: seed {record['seed']!r} is not a non-negative integer")
+        from registry.runcheck import KEY_WORDS, integer, is_key
+
+        if record["seed"] is None or str(record["seed"]).strip() == "":
+            raise UserError(f"{path} row {number}: seed is empty")
+        seed = integer(record["seed"])  # exactly: through float() 2**53+1 became 2**53
+        if seed is None or not 0 <= seed < 2 ** 63:
+            raise UserError(f"{path} row {number}: seed {record['seed']!r} is not a non-negative integer below 2**63")
         metrics = {name: _number(path, number, name, record.get(name), required=name == "test_acc")
                    for name in RESULT_COLUMNS if name != "collapsed"}
         for name in ("test_acc", "best_test_acc"):
@@ -310,6 +314,8 @@ def exchange_frames(frame: "pd.DataFrame", path: Path) -> dict[str, "pd.DataFram
         spec_text = record.get("spec") if isinstance(record.get("spec"), str) and record.get("spec") else None
         key = record.get("key") if isinstance(record.get("key"), str) and record.get("key") else \
             key_of({"imported": identity})
+        if not is_key(key):  # a key names a run directory: free text could name any path
+            raise UserError(f"{path} row {number}: key {key!r} is not a run key ({KEY_WORDS})")
         collapsed = _flag(path, number, record.get("collapsed"))
         runs_rows.append({"key": key, "kind": record.get("kind") or "imported", "status": "imported",
                           "source": "imported", "dataset": record["dataset"], "model": record["model"],
@@ -344,6 +350,14 @@ def _import_store(path: Path, target: Store) -> int:
     frames = {table: other.frame(f"SELECT * FROM {table}") for table in COLUMNS}
     runs = frames["runs"]
     runs = runs[runs["status"].isin(["done", "imported"])].copy()
+    from registry.runcheck import KEY_WORDS, is_key
+
+    bad = [k for k in runs["key"] if not is_key(k)]
+    if bad:
+        raise UserError(f"{path}: key {bad[0]!r} is not a run key ({KEY_WORDS}); nothing imported")
+    bad_seeds = [s for s in runs["seed"].dropna() if not 0 <= int(s) < 2 ** 63]
+    if bad_seeds:
+        raise UserError(f"{path}: seed {bad_seeds[0]!r} is not a non-negative integer below 2**63; nothing imported")
     runs["status"] = "imported"
     runs["source"] = "imported"
     runs["rundir"] = None
