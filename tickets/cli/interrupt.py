@@ -44,6 +44,8 @@ def resumable(what: str = "stages") -> Iterator[None]:
     128 + the signal's number (130 for Ctrl-C), as a shell would."""
     main = threading.current_thread() is threading.main_thread()
     previous = {sig: signal.signal(sig, _stop) for sig in STOPPING} if main else {}
+    if main:  # Ctrl-C / `kill -INT` too where the process inherited SIGINT ignored (a script's `&` job)
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     except KeyboardInterrupt as exc:
