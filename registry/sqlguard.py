@@ -92,8 +92,6 @@ def _parser():
 
 def reading_statement(query: str) -> Any:
     """The one reading statement `query` holds (a `duckdb.Statement`), or a UserError saying why not."""
-    import duckdb
-
     if not isinstance(query, str):
         raise UserError(f"a query is text, got {type(query).__name__}")
     con = _parser()

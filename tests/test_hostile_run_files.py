@@ -3,7 +3,6 @@ run files nested 100,000 levels deep, layers that kept -5 weights, study names w
 a one-line problem of its own run or row; nothing else stops, and no path outside runs/ is touched."""
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
