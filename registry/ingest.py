@@ -22,9 +22,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from registry.store import Store
 
 RESULT_FIELDS = ("test_acc", "best_test_acc", "train_loss", "test_loss", "achieved_sparsity",
-                 "collapsed", "seconds", "params", "flops", "dense_params", "dense_flops", "val_selected_test_acc")
+                 "collapsed", "seconds", "params", "flops", "dense_params", "dense_flops", "val_selected_test_acc",
+                 "test_top5")
 COUNT_FIELDS = ("params", "flops", "dense_params", "dense_flops")  # integers; absent in older runs
-EPOCH_FIELDS = ("train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds")
+EPOCH_FIELDS = ("train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds", "test_top5")
 LAYER_FIELDS = ("layer", "shape", "weights", "kept", "keep_ratio")
 RUNTIME_FIELDS = ("device", "gpu_model", "torch_version", "cuda_version", "threads",
                   "world_size", "backend")  # from meta.json
@@ -44,8 +45,10 @@ class CorruptRun(UserError):
 
 
 def _load(path: Path, what: str) -> Any:
+    from registry.atomic import loads
+
     try:
-        return json.loads(path.read_text())
+        return loads(path.read_text())
     except (ValueError, UnicodeDecodeError) as exc:
         raise CorruptRun(f"{path}: corrupt {what} ({exc})") from None
 
@@ -70,8 +73,9 @@ def _float(value: Any) -> float | None:
 
 def _studies(rundir: Path) -> str | None:
     from registry.membership import joined, read
+    from registry.runcheck import check_studies
 
-    return joined(read(rundir)) or None
+    return joined(check_studies(rundir, read(rundir))) or None
 
 
 def finished(rundir: Path) -> bool:
@@ -86,7 +90,7 @@ def read_run(rundir: str | Path) -> dict[str, list[dict[str, Any]]]:
         return _read_run(Path(rundir))
     except CorruptRun:
         raise
-    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+    except (ValueError, TypeError, AttributeError, KeyError, RecursionError) as exc:
         raise CorruptRun(f"{rundir}: malformed run files ({type(exc).__name__}: {exc})") from None
 
 
@@ -166,7 +170,9 @@ def _read_run(rundir: Path) -> dict[str, list[dict[str, Any]]]:
             if not line.strip():
                 continue
             try:
-                rec = json.loads(line)
+                from registry.atomic import loads
+
+                rec = loads(line)
                 phase, epoch = str(rec.get("phase", "train")), int(rec["epoch"])
             except (ValueError, KeyError, TypeError) as exc:
                 raise CorruptRun(f"{metrics}:{number}: corrupt metrics line ({exc})") from None
@@ -184,6 +190,9 @@ def _read_run(rundir: Path) -> dict[str, list[dict[str, Any]]]:
                 "weights": None if rec.get("weights") is None else int(rec["weights"]),
                 "kept": None if rec.get("kept") is None else int(rec["kept"]),
                 "keep_ratio": _float(rec.get("keep_ratio"))})
+    from registry.runcheck import check_rows
+
+    check_rows(rundir, out)
     return out
 
 

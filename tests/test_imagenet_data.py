@@ -194,3 +194,17 @@ def test_packing_refuses_streamed_datasets(tmp_path, registered):
     with pytest.raises(UserError, match="streamed from files"):
         PackedTrainer([build_model("cnn_small", data.info)], data, TrainConfig(), generators=[torch.Generator()],
                       device="cpu")
+
+
+def test_new_training_options_stay_out_of_keys_at_their_defaults():
+    from tickets.domain import DOMAIN
+
+    cell = {"dataset": "cifar10", "model": "resnet32", "method": "lt", "sparsity": 0.9, "seed": 0}
+    plain = [s.key for s in DOMAIN.expand(cell)]
+    defaults = {"loader": "reference", "checkpoint_steps": 0, "checkpoint_minutes": 0.0}
+    assert [s.key for s in DOMAIN.expand({**cell, "train": defaults})] == plain
+    assert [s.key for s in DOMAIN.expand({**cell, "train": {"loader": "gpu"}})][0] != plain[0]
+    with pytest.raises(UserError, match="unknown loader 'dali'"):
+        DOMAIN.expand({**cell, "train": {"loader": "dali"}})
+    plan = DOMAIN.expand({"dataset": "imagenet", "model": "cnn_small", "method": "dense", "sparsity": 0.0, "seed": 0})
+    assert plan and plan[0].spec["dataset"] == "imagenet"  # plans without any ImageNet file

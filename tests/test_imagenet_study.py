@@ -9,6 +9,7 @@ import os
 import uuid
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from jpeg_trees import LAYOUTS, write_tree
@@ -35,6 +36,7 @@ REPORT = ("from registry.report.spec import Axis, AutoRows, Report\n"
           "auto_rows=AutoRows(reference=()), seeds=1, reference_axis='seed')\n")
 
 
+@pytest.mark.slow
 def test_every_val_layout_trains_through_study_run_report_and_sql(tmp_path, monkeypatch):
     tag = uuid.uuid4().hex[:6]
     names = [f"inet_{layout}_{tag}" for layout in LAYOUTS]

@@ -66,6 +66,7 @@ def _wait_for(path: Path, proc: subprocess.Popen) -> None:
         time.sleep(0.01)  # polling the file, not timing the test
 
 
+@pytest.mark.slow
 def test_sigkill_mid_epoch_resumes_bitwise(tmp_path):
     tree = tmp_path / "data"
     write_tree(tree / "midtree", "folders", per_class=8, val_per_class=2)  # 32 images: 4 steps per epoch
