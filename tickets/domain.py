@@ -117,7 +117,9 @@ class TicketsDomain:
         from tickets.pruning import steps
 
         rule = getattr(method, "rule", None)
-        if isinstance(rule, str) and sparsity > 0:
+        from tickets.pruning.ratios import scored_rule
+
+        if isinstance(rule, str) and sparsity > 0 and not scored_rule(rule):  # scored: counts need data
             from tickets.models import model_family
             from tickets.pruning.ratios import keep_counts
 

@@ -99,10 +99,12 @@ def _positive(method: Method, option: str) -> None:
 
 
 def _ratio_rule(method: Method, rule: str) -> None:
-    from tickets.pruning.ratios import RATIOS
+    from tickets.pruning.ratios import parse_rule
 
-    if rule not in RATIOS:
-        raise UserError(f"method {method.name}: {RATIOS.unknown_message(rule)}")
+    try:
+        parse_rule(rule)
+    except UserError as exc:
+        raise UserError(f"method {method.name}: {exc}") from None
 
 
 # --------------------------------------------------------------------------- no pruning
@@ -138,13 +140,30 @@ class RandomGlobal(Method):
         return steps.retrain(ctx, model, mask)
 
 
+class _ReadsDataWithScoredRule:
+    """`uses_data` of a method with a ratio rule: False on the class (data-free by default), and on
+    an instance True when its rule takes counts from a scored mask (snip_ratio, grasp_ratio), so
+    data sanity checks apply to those runs."""
+
+    def __get__(self, obj, owner=None) -> bool:
+        if obj is None:
+            return False
+        from tickets.pruning.ratios import scored_rule
+
+        try:
+            return scored_rule(obj.rule) is not None
+        except UserError:
+            return False
+
+
 @METHODS.register()
 @dataclass(frozen=True)
 class RandomTickets(Method):
-    """Random masks with per-layer keep counts from a ratio rule (smart ratios by default)."""
+    """Random masks with per-layer keep counts from a ratio rule (smart ratios by default; the
+    scored rules snip_ratio/grasp_ratio re-draw the positions of a SNIP/GraSP mask's counts)."""
 
     name = "random_tickets"
-    uses_data = False
+    uses_data = _ReadsDataWithScoredRule()  # type: ignore[assignment]
     summary = "random masks with a layer-ratio rule, weights at initialisation"
     rule: str = "smart"
 

@@ -271,13 +271,32 @@ def _global_mask(ctx: RunContext, scores, *, prune_classifier: bool, sparsity: f
     return global_topk_mask(scores, keep, largest=largest, include=include)
 
 
+def layer_counts(ctx: RunContext, model, rule: str) -> dict[str, int]:
+    """Per-layer kept counts of a ratio rule for this run. A scored rule (snip_ratio, grasp_ratio)
+    takes them from the mask its method would compute on `model` (same options, batches and
+    generators as a `snip`/`grasp` run of this seed), so the counts equal that run's."""
+    from tickets.pruning.ratios import keep_counts, scored_rule
+
+    scorer = scored_rule(rule)
+    if scorer is None:
+        return keep_counts(rule, model, ctx.sparsity, family=ctx.family)
+    from tickets.pruning.methods import method_from
+
+    scoring = method_from(scorer).resolved(ctx.dataset, ctx.model_name)
+    options = dict(samples_per_class=scoring.samples_per_class, iterations=scoring.iterations,
+                   augment=scoring.augment)
+    if scorer == "grasp":
+        options.update(half_batches=scoring.half_batches, temperature=scoring.temperature,
+                       reinit_classifier=scoring.reinit_classifier)
+    mask = scored_global_mask(ctx, model, scorer, **options)
+    return {n: int(m.sum()) for n, m in mask.items()}
+
+
 def magnitude_layerwise_mask(ctx: RunContext, model, rule: str):
     """Per layer, the largest-magnitude weights, as many as the ratio rule's keep counts."""
     from tickets.pruning.masks import layerwise_topk_mask
-    from tickets.pruning.ratios import keep_counts
 
-    counts = keep_counts(rule, model, ctx.sparsity, family=ctx.family)
-    return layerwise_topk_mask(_scores_of(model), counts)
+    return layerwise_topk_mask(_scores_of(model), layer_counts(ctx, model, rule))
 
 
 def random_global_mask(ctx: RunContext, model):
@@ -292,11 +311,10 @@ def random_global_mask(ctx: RunContext, model):
 
 
 def random_layerwise_mask(ctx: RunContext, model, rule: str):
-    """Random positions per layer, counts from the ratio rule."""
+    """Random positions per layer, counts from the ratio rule (`layer_counts`)."""
     from tickets.pruning import masks
-    from tickets.pruning.ratios import keep_counts
 
-    counts = keep_counts(rule, model, ctx.sparsity, family=ctx.family)
+    counts = layer_counts(ctx, model, rule)
     shapes = {n: tuple(w.shape) for n, w in masks.prunable_weights(model)}
     return masks.random_layerwise_mask(counts, shapes, ctx.generator("mask:random_tickets"))
 
