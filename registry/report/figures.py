@@ -482,7 +482,7 @@ def plot_curves(epochs: "pd.DataFrame", path: str | Path, *, options: FigureOpti
 
 # ---------------------------------------------------------------- any study: size vs accuracy
 
-SIZE_COLUMNS = {"params": "parameters (nonzero)", "flops": "FLOPs (MACs)"}
+SIZE_COLUMNS = {"params": "parameters (nonzero)", "flops": "FLOPs (conv/linear MACs)"}
 
 
 def size_sql(where: Where, size: str, metric: str = "test_acc") -> tuple[str, list[Any]]:

@@ -15,11 +15,17 @@ Two kinds of group:
 
 Registered (the networks of "Rethinking the Value of Network Pruning", as in its released code):
 - `vgg16_l1`: VGG-16 of the L1-norm experiments: bias-free conv + BN + ReLU, four max-pools,
-  average pooling, classifier Linear(512, 512) + BN1d + ReLU + Linear(512, C); BN scales start at 0.5.
+  average pooling, classifier Linear(512, 512) + BN1d + ReLU + Linear(512, C); conv BN scales start
+  at 0.5, the classifier's BN1d at `classifier_bn_init` (1.0: the released `_initialize_weights`
+  fills only BatchNorm2d, so BN1d keeps PyTorch's 1; 0.5 is this project's earlier network, and
+  what run identity omits, so its keys are unchanged; docs/FIDELITY.md item 12).
 - `vgg19_slim`: VGG-19 of the network-slimming experiments: the same features, one Linear(512, C).
 - `resnet56_l1`, `resnet110_l1`: CIFAR ResNets with 16-32-64 BasicBlocks and parameter-free
   shortcuts (2x2 average pooling + zero channels where the shape changes); a block's first conv
-  width is its group (the residual stream is never pruned, as in Li et al.).
+  width is its group (the residual stream is never pruned, as in Li et al.). `shortcut_grad`
+  False (the default) builds the downsampling shortcut from `x.data` as the released
+  `downsample_basic_block` does: no gradient flows through it; True passes the gradient (this
+  project's earlier network, the value run identity omits; docs/FIDELITY.md item 11).
 - `preresnet164`: pre-activation bottleneck ResNet-164 (18 blocks per stage, 16-32-64 planes, x4),
   channel selection after each block's first BN and after the final BN.
 - `cnn_small`: a VGG-like 2-conv network (16-M-32-M) for small images (tests).
@@ -110,7 +116,7 @@ class PlainCNN(nn.Module):
     (`hidden` > 0: Linear + BN1d + ReLU + Linear, as the L1-norm code's VGG-16)."""
 
     def __init__(self, layout: list[Any], widths: list[int], in_channels: int, num_classes: int,
-                 hidden: int = 0, bn_init: float = 0.5):
+                 hidden: int = 0, bn_init: float = 0.5, head_bn_init: float = 0.5):
         super().__init__()
         layers: list[nn.Module] = []
         channels, k = in_channels, 0
@@ -133,7 +139,7 @@ class PlainCNN(nn.Module):
             if isinstance(m, nn.Conv2d):
                 _conv_init(m)
             elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
-                nn.init.constant_(m.weight, bn_init)
+                nn.init.constant_(m.weight, bn_init if isinstance(m, nn.BatchNorm2d) else head_bn_init)
                 nn.init.zeros_(m.bias)
             elif isinstance(m, nn.Linear):
                 nn.init.normal_(m.weight, 0.0, 0.01)
@@ -156,18 +162,23 @@ class PlainCNN(nn.Module):
 def _plain(name: str, layout: list[Any], hidden: int):
     defaults = [v for v in layout if v != "M"]
 
-    def build(info: DatasetInfo, channels: Sequence[int] | None = None) -> nn.Module:
+    def build(info: DatasetInfo, channels: Sequence[int] | None = None, **head: Any) -> nn.Module:
         widths = _entries(channels, defaults, name)
         if info.size < 2 ** layout.count("M"):
             raise UserError(f"model {name} needs input of at least {2 ** layout.count('M')}x"
                             f"{2 ** layout.count('M')}; dataset {info.name} is {info.describe_shape()}")
-        return PlainCNN(layout, widths, info.channels, info.num_classes, hidden=hidden)
+        init = head.get("classifier_bn_init", 0.5)
+        if isinstance(init, bool) or not isinstance(init, (int, float)) or not init > 0:
+            raise UserError(f"model {name}: classifier_bn_init must be a number > 0, got {init!r}")
+        return PlainCNN(layout, widths, info.channels, info.num_classes, hidden=hidden, head_bn_init=float(init))
 
     build.__name__ = name
     return build
 
 
-register_model("vgg16_l1", family="vgg", options={"channels": None},
+# released models/vgg.py: BN1d keeps PyTorch's weight 1.0; 0.5 (the earlier network) is omitted from keys
+register_model("vgg16_l1", family="vgg", options={"channels": None, "classifier_bn_init": 1.0},
+               identity_defaults={"classifier_bn_init": 0.5},
                description="VGG-16 of the L1-norm pruning code (512-BN-512 classifier, channel config)")(
     _plain("vgg16_l1", VGG_CONFIGS[16], hidden=512))
 register_model("vgg19_slim", family="vgg", options={"channels": None},
@@ -224,8 +235,9 @@ def mlp_bn(info: DatasetInfo, channels: Sequence[int] | None = None) -> nn.Modul
 class BasicBlockA(nn.Module):
     """conv3x3(mid) - BN - ReLU - conv3x3(planes) - BN, + x (or its pooled, zero-padded copy)."""
 
-    def __init__(self, inplanes: int, mid: int, planes: int, stride: int):
+    def __init__(self, inplanes: int, mid: int, planes: int, stride: int, shortcut_grad: bool = False):
         super().__init__()
+        self.shortcut_grad = shortcut_grad
         self.conv1 = nn.Conv2d(inplanes, mid, 3, stride=stride, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(mid)
         self.conv2 = nn.Conv2d(mid, planes, 3, padding=1, bias=False)
@@ -237,6 +249,8 @@ class BasicBlockA(nn.Module):
         out = F.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
         shortcut = x
+        if self.stride != 1 or self.pad:  # released: torch.cat([x.data, zeros]), no gradient
+            shortcut = shortcut if self.shortcut_grad else shortcut.detach()
         if self.stride != 1:
             shortcut = F.avg_pool2d(shortcut, 2, 2)
         if self.pad:
@@ -245,7 +259,8 @@ class BasicBlockA(nn.Module):
 
 
 class ResNetA(nn.Module):
-    def __init__(self, depth: int, mids: list[int], in_channels: int, num_classes: int):
+    def __init__(self, depth: int, mids: list[int], in_channels: int, num_classes: int,
+                 shortcut_grad: bool = False):
         super().__init__()
         n = (depth - 2) // 6
         self.conv1 = nn.Conv2d(in_channels, 16, 3, padding=1, bias=False)
@@ -254,7 +269,7 @@ class ResNetA(nn.Module):
         for stage, planes in enumerate((16, 32, 64)):
             for i in range(n):
                 stride = 2 if stage > 0 and i == 0 else 1
-                blocks.append(BasicBlockA(inplanes, mids[k], planes, stride))
+                blocks.append(BasicBlockA(inplanes, mids[k], planes, stride, shortcut_grad))
                 inplanes, k = planes, k + 1
         self.blocks = nn.Sequential(*blocks)
         self.fc = nn.Linear(64, num_classes)
@@ -282,15 +297,19 @@ def _resnet_a(depth: int):
     n = (depth - 2) // 6
     defaults = [16] * n + [32] * n + [64] * n
 
-    def build(info: DatasetInfo, channels: Sequence[int] | None = None) -> nn.Module:
-        return ResNetA(depth, _entries(channels, defaults, name), info.channels, info.num_classes)
+    def build(info: DatasetInfo, channels: Sequence[int] | None = None, shortcut_grad: bool = False) -> nn.Module:
+        if not isinstance(shortcut_grad, bool):
+            raise UserError(f"model {name}: shortcut_grad must be true or false, got {shortcut_grad!r}")
+        return ResNetA(depth, _entries(channels, defaults, name), info.channels, info.num_classes,
+                       shortcut_grad=shortcut_grad)
 
     build.__name__ = name
     return build
 
 
 for _depth in (56, 110):
-    register_model(f"resnet{_depth}_l1", family="resnet", options={"channels": None},
+    register_model(f"resnet{_depth}_l1", family="resnet", options={"channels": None, "shortcut_grad": False},
+                   identity_defaults={"shortcut_grad": True},  # the earlier network's keys
                    description=f"ResNet-{_depth} of the L1-norm pruning code (16-32-64, zero-pad shortcuts, "
                                f"per-block widths)")(_resnet_a(_depth))
 

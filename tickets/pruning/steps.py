@@ -390,16 +390,19 @@ def scored_global_mask(ctx: RunContext, model, scorer: str, *, samples_per_class
                         largest=meta.get("largest", True), what=f"{scorer} without prune_classifier")
 
 
-def synflow_mask(ctx: RunContext, model, iterations: int, rule: str = "reference"):
+def synflow_mask(ctx: RunContext, model, iterations: int, rule: str = "reference",
+                 nominal_density: bool = True):
     """SynFlow's iterative pruning over all prunable layers (data-free); `rule` = the per-round
-    kept count (see `tickets.pruning.scorers.synflow_mask`)."""
+    kept count, `nominal_density` = the schedule's d is 1 − p as released (else round(N(1−p))/N);
+    see `tickets.pruning.scorers.synflow_mask`."""
     from tickets.pruning import scorers
     from tickets.pruning.masks import prunable_weights
 
     model = model.to(_device(ctx))
     total = sum(w.numel() for _, w in prunable_weights(model))
     mask = scorers.synflow_mask(model, _kept_total(ctx, total), iterations=iterations,
-                                input_shape=ctx.info.shape, rule=rule)
+                                input_shape=ctx.info.shape, rule=rule,
+                                density=(1.0 - ctx.sparsity) if nominal_density else None)
     return {n: m.cpu() for n, m in mask.items()}
 
 

@@ -7,7 +7,10 @@ Each method picks channels (its rule), and its `retrain` option says what is tra
   epochs at lr 0.001, constant);
 - `scratch_e`: the smaller network from a fresh initialisation, the large model's schedule;
 - `scratch_b`: the same, for int(epochs x dense FLOPs / small FLOPs) epochs, at most `max_scale`
-  (2) times the epochs (the paper caps Scratch-B at twice the budget); milestones scale along.
+  (2) times the epochs; milestones scale along. The cap is the paper's (Section 4: "at most twice
+  the budget"); the released main_B.py has none (a large `max_scale`, e.g. 100, lifts it). FLOPs by
+  `flops_convention`: "macs" (conv/linear multiply-accumulates, the default) or "released"
+  (compute_flops.py's count, see `tickets.pruning.structured.cost`).
 
 The large network's training is the shared `pretrain` stage; network slimming's sparsity-regularised
 training is the same stage with `bn_l1` set, shared by all its channel ratios and pipelines.
@@ -49,6 +52,7 @@ class StructuredMethod(Method):
     automatic: ClassVar[bool] = False  # the architecture depends on the trained large model
     retrain: str = "finetune"
     max_scale: float = 2.0
+    flops_convention: str = "macs"
 
     @property
     def needs_pretrain(self) -> bool:  # type: ignore[override]
@@ -67,6 +71,11 @@ class StructuredMethod(Method):
             raise UserError(f"method {self.name}: retrain must be one of {', '.join(RETRAINS)}, got {self.retrain!r}")
         if isinstance(self.max_scale, bool) or not isinstance(self.max_scale, (int, float)) or self.max_scale < 1:
             raise UserError(f"method {self.name}: max_scale must be >= 1, got {self.max_scale!r}")
+        from tickets.pruning.structured.cost import FLOPS_CONVENTIONS
+
+        if self.flops_convention not in FLOPS_CONVENTIONS:
+            raise UserError(f"method {self.name}: flops_convention must be one of "
+                            f"{', '.join(FLOPS_CONVENTIONS)}, got {self.flops_convention!r}")
         return self
 
     def check_sparsity(self, sparsity: float) -> None:
@@ -102,7 +111,7 @@ def run_structured(ctx, method: StructuredMethod):
         kept = {k: list(v) for k, v in read_json(path)["kept"].items()}
     else:
         kept = rebuild.check_kept(large, method.kept(ctx, large), ctx.model_name)
-    small, channels = rebuild.rebuild(large, ctx.model_name, ctx.info, kept)
+    small, channels = rebuild.rebuild(large, ctx.model_name, ctx.info, kept, options=ctx.model_options)
     dense, pruned = count(large, ctx.info.shape), count(small, ctx.info.shape)
     if not path.exists():
         write_json(path, {"model": ctx.model_name, "model_options": {**dict(ctx.model_options), "channels": channels},
@@ -118,9 +127,15 @@ def run_structured(ctx, method: StructuredMethod):
         torch.manual_seed(ctx.seed + SCRATCH_SEED_OFFSET)
         small = build_model(ctx.model_name, ctx.info, **{**dict(ctx.model_options), "channels": channels})
         if method.retrain == "scratch_b":
-            epochs = scratch_b_epochs(ctx.config.epochs, dense["flops"], pruned["flops"], method.max_scale)
-            write_json(ctx.rundir / "flops.json", {"dense_flops": dense["flops"], "sparse_flops": pruned["flops"],
-                                                   "ratio": dense["flops"] / pruned["flops"], "epochs": epochs})
+            big, little = dense["flops"], pruned["flops"]
+            if method.flops_convention == "released":
+                from tickets.pruning.structured.cost import released_flops
+
+                big, little = released_flops(large, ctx.info.shape), released_flops(small, ctx.info.shape)
+            epochs = scratch_b_epochs(ctx.config.epochs, big, little, method.max_scale)
+            write_json(ctx.rundir / "flops.json", {"dense_flops": big, "sparse_flops": little,
+                                                   "convention": method.flops_convention,
+                                                   "ratio": big / little, "epochs": epochs})
             config = ctx.config.scaled_to(epochs)
     steps.write_layers(ctx, small, None)
     return steps._train(ctx, small, config, phase=steps.RETRAIN_PHASE)
