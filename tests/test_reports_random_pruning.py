@@ -98,3 +98,28 @@ def test_the_figure_command_draws_a_scale_figure(tmp_path):
                                    "-o", str(tmp_path / "d.png")])
     assert out.exit_code == 0, out.output
     assert (tmp_path / "d.png").stat().st_size > 10_000
+
+
+def test_scale_figures_use_the_shared_style(tmp_path):
+    """Size presets, TrueType (Type 42) fonts, one legend below, no baked-in title (issue 20)."""
+    import re
+
+    from registry.report.aggregate import stats_from_frame
+    from registry.report.style import SIZES, FigureOptions
+
+    report, _ = load_report(REPORTS, "random_pruning_depth")
+    stats = stats_from_frame(report, _runs())
+    for preset in ("page", "column"):
+        pdf, _ = plot_report(report, stats, tmp_path / f"{preset}.pdf", FigureOptions(width=SIZES[preset]))
+        data = pdf.read_bytes()
+        width = float(re.search(rb"/MediaBox \[ *0 0 ([\d.]+) ([\d.]+) *\]", data).group(1))
+        assert width == pytest.approx(72 * SIZES[preset])
+        fonts = set(re.findall(rb"/Subtype */(\w+)", data)) & {b"Type3", b"Type1", b"TrueType", b"CIDFontType2"}
+        assert fonts and fonts <= {b"TrueType", b"CIDFontType2"}, fonts  # Type 42, never Type 3
+    svg, _ = plot_report(report, stats, tmp_path / "f.svg")
+    text = svg.read_text()  # svg.fonttype none keeps text as text
+    labels = re.findall(r"<text[^>]*>([^<]*)</text>", text) or re.findall(r"<!-- ([^>]*) -->", text)
+    for entry in ("Dense", "ERK", "Uniform"):
+        assert labels.count(entry) == 1, (entry, labels)  # one shared legend, not one per panel
+    assert report.title not in text
+    assert "#0072b2" in text.lower() and "#009e73" in text.lower()  # Okabe-Ito: ERK, Uniform
