@@ -123,3 +123,28 @@ def test_scale_figures_use_the_shared_style(tmp_path):
         assert labels.count(entry) == 1, (entry, labels)  # one shared legend, not one per panel
     assert report.title not in text
     assert "#0072b2" in text.lower() and "#009e73" in text.lower()  # Okabe-Ito: ERK, Uniform
+
+
+@pytest.mark.parametrize("name,networks", [("random_pruning_vgg_depth", "VGG"), ("random_pruning_width_pgd", "WIDTH"),
+                                           ("random_pruning_depth_ece", "DEPTH")])
+def test_scale_study_reports_and_figures_of_accuracy_and_evaluations(tmp_path, name, networks):
+    """The VGG depth study, the CIFAR-100 halves and the evaluation quantities: each a table (seven
+    ratio rows per size, both datasets) and a figure, read from a store of finished runs."""
+    import random_pruning_store as rps
+
+    from registry.report.aggregate import stats_from_query
+
+    store = rps.scale_store(tmp_path / "home", getattr(rps, networks))
+    report, folder = load_report(REPORTS, name)
+    table = make_table(report, query=store.frame, folder=folder)
+    cells = [c for s in table.sections for r in s.rows for c in r.cells if not c.blank and not c.missing]
+    assert {c.coords["dataset"] for c in cells} == {"cifar10", "cifar100"}
+    labels = {r.label for s in table.sections for r in s.rows}
+    assert {"ERK+", "SNIP ratio", "GraSP ratio", "Uniform+"} <= labels
+    if name != "random_pruning_width_pgd":  # drawing is slow on a busy machine: two of the three
+        return
+    path, warnings = plot_report(report, stats_from_query(report, store.frame, None), tmp_path / "f.svg")
+    assert warnings == []
+    text = path.read_text()
+    for label in ("CIFAR-100 / 90%", "ERK+", "SNIP ratio", "GraSP ratio", "Dense"):
+        assert f"{label}</text>" in text or f"<!-- {label} -->" in text, label

@@ -37,6 +37,10 @@ class ScaleFigure:
     x_title: str = ""
     series_labels: Mapping[Any, str] = field(default_factory=dict)
     panel_labels: Mapping[Any, str] = field(default_factory=dict)
+    y_title: str = ""  # the metric axis' label (default: from the report's metric)
+
+
+REFERENCE = "\0reference"  # the reference's slot in the style order: it holds black, no series does
 
 
 def _is(rec: Mapping[str, Any], where: Where) -> bool:
@@ -114,12 +118,17 @@ def plot_scale(report: Report, stats: "pd.DataFrame", path: str | Path,
     order = {v: i for i, v in enumerate(spec.panel_labels)}
     panels = sorted({tuple(r[p] for p in spec.panels) for r in lines},
                     key=lambda t: [(order.get(v, len(order)), str(v)) for v in t])
-    styles = StyleBook(spec.series_labels, {r[spec.series] for r in lines})
+    from registry.report.style import PALETTE
+
+    order = list(spec.series_labels)
+    order.insert(min(PALETTE.index("#000000"), len(order)), REFERENCE)  # black is the reference's
+    styles = StyleBook(order, {r[spec.series] for r in lines})
+    reference_style = dict(styles(REFERENCE), marker="s", linestyle="-")
     ref_panel_fields = [p for p in spec.panels if p not in spec.reference_ignores]
     ncols = options.columns(len(panels))
     nrows = math.ceil(len(panels) / ncols)
     what = metric or report.metric
-    ylabel = metric_label(what) if report.eval is None else f"{report.eval} {what}"
+    ylabel = spec.y_title or (metric_label(what) if report.eval is None else f"{report.eval} {what}")
     entries: dict[str, Any] = {}
     with _scale_figure(options, nrows, ncols) as (fig, axes):
         for k, panel in enumerate(panels):
@@ -130,8 +139,7 @@ def plot_scale(report: Report, stats: "pd.DataFrame", path: str | Path,
             if ref:
                 pts = sorted(ref.items(), key=lambda kv: position[kv[0]])
                 handle = top.errorbar([position[x] for x, _ in pts], [r["mean"] for _, r in pts],
-                                      yerr=[r["std"] or 0.0 for _, r in pts], color="black", marker="s",
-                                      linestyle="-", label="Dense")
+                                      yerr=[r["std"] or 0.0 for _, r in pts], label="Dense", **reference_style)
                 entries.setdefault("Dense", handle)
             for series in styles.order({r[spec.series] for r in lines}):
                 pts = sorted(((_xkey(r[spec.x]), r) for r in lines if _is(r, where) and r[spec.series] == series
