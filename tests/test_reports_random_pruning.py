@@ -141,7 +141,7 @@ def test_scale_study_reports_and_figures_of_accuracy_and_evaluations(tmp_path, n
     assert {c.coords["dataset"] for c in cells} == {"cifar10", "cifar100"}
     labels = {r.label for s in table.sections for r in s.rows}
     assert {"ERK+", "SNIP ratio", "GraSP ratio", "Uniform+"} <= labels
-    if name != "random_pruning_width_pgd":  # drawing is slow on a busy machine: two of the three
+    if name != "random_pruning_width_pgd":  # drawing is slow on a busy machine: one of the three draws
         return
     path, warnings = plot_report(report, stats_from_query(report, store.frame, None), tmp_path / "f.svg")
     assert warnings == []

@@ -29,9 +29,10 @@ EXPECTED = {
     "rethinking_slimming_cifar": (55, 65, 20),     # 2 nets x 5 seeds x (dense + sparse) + 3 ratios x 3 pipelines
     "rethinking_fashionmnist": (20, 22, 4),
     # Random Pruning: stages = trainings + 5 evaluation stages per trained network
-    "random_pruning_cpu": (50, 300, 10),            # 5 MLP sizes x 2 seeds x (dense + 2 rules x 2 sparsities)
-    "random_pruning_depth": (1110, 6660, 30),       # 2 datasets x 5 depths x 3 seeds x (dense + 4 rules x 9)
-    "random_pruning_width": (1332, 7992, 36),       # 2 datasets x 6 widths x 3 seeds x (dense + 4 rules x 9)
+    "random_pruning_cpu": (110, 660, 10),           # 5 MLP sizes x 2 seeds x (dense + 5 rules x 2 sparsities)
+    "random_pruning_depth": (1920, 11520, 30),      # 2 datasets x 5 depths x 3 seeds x (dense + 7 rules x 9)
+    "random_pruning_width": (2304, 13824, 36),      # 2 datasets x 6 widths x 3 seeds x (dense + 7 rules x 9)
+    "random_pruning_vgg_depth": (1536, 9216, 24),   # 2 datasets x 4 VGGs x 3 seeds x (dense + 7 rules x 9)
     "random_pruning_wrn": (54, 324, 6),
 }
 CPU_STUDIES = ("quickstart", "rethinking_fashionmnist", "random_pruning_cpu")
