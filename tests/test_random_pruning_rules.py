@@ -121,3 +121,15 @@ def test_rules_listing_shows_the_new_rules():
     assert out.exit_code == 0, out.output
     for name in ("erk_plus", "snip_ratio", "grasp_ratio"):
         assert name in out.output
+
+
+def test_data_checks_apply_to_scored_rules_only():
+    from tickets.domain import DOMAIN
+
+    def cell(rule):
+        return {"dataset": "cifar10", "model": "resnet32", "method": "random_tickets",
+                "method_options": {"rule": rule}, "check": "corrupt", "sparsity": 0.9, "seed": 0}
+
+    assert DOMAIN.expand(cell("snip_ratio"))[-1].identity["method"] == {"name": "random_tickets", "rule": "snip_ratio"}
+    with pytest.raises(UserError, match="uses no data"):
+        DOMAIN.expand(cell("erk_plus"))
