@@ -218,3 +218,18 @@ def test_scratch_b_flops_convention_is_an_option_and_keys_stay():
     # the paper's cap (Section 4); the released main_B.py has none: int(160 * ratio)
     assert scratch_b_epochs(160, 3000, 1000, 2.0) == 320
     assert scratch_b_epochs(160, 3000, 1000, 100.0) == int(160 * 3000 / 1000)
+
+
+def test_structured_rebuild_keeps_the_model_options():
+    from tickets.data.info import DatasetInfo
+    from tickets.models import build_model
+    from tickets.pruning.structured import rebuild, select
+
+    info = DatasetInfo("small", 3, 8, 10, mean=(0.5,) * 3, std=(0.25,) * 3)
+    large = build_model("resnet56_l1", info, shortcut_grad=True)
+    counts = {g.name: max(1, g.size // 2) for g in large.channel_groups()}
+    small, _ = rebuild.rebuild(large, "resnet56_l1", info, select.l1_kept(large, counts),
+                               options={"shortcut_grad": True, "channels": None})
+    assert all(b.shortcut_grad for b in small.blocks)
+    small, _ = rebuild.rebuild(large, "resnet56_l1", info, select.l1_kept(large, counts))
+    assert not any(b.shortcut_grad for b in small.blocks)  # the default: released, no gradient
