@@ -7,7 +7,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from registry.errors import UserError
 from tickets.pruning import steps
