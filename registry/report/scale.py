@@ -159,8 +159,11 @@ def plot_scale(report: Report, stats: "pd.DataFrame", path: str | Path,
             top.grid(alpha=0.3)
             bottom.grid(alpha=0.3)
             top.tick_params(labelbottom=False)
-            bottom.set_xticks(range(len(xs)), [spec.x_labels.get(x, str(x)) for x in xs],
-                              rotation=30 if len(xs) > 4 else 0)
+            ticks = [spec.x_labels.get(x, str(x)) for x in xs]
+            room = options.width / ncols / max(1, len(xs))  # inches per tick label
+            crowded = room < 0.09 * max(len(t) for t in ticks) * options.font_size / 8
+            bottom.set_xticks(range(len(xs)), ticks, rotation=35 if crowded else 0, ha="right" if crowded else "center",
+                              rotation_mode="anchor")
             bottom.set_xlabel(spec.x_title or spec.x)
             if k % ncols == 0:  # narrow panels: labels on two lines so they fit their axis
                 narrow = options.width / ncols < 2.5
