@@ -20,8 +20,12 @@ VGG = tuple((f"vgg{d}", {"width": 1.0}) for d in (11, 13, 16, 19))
 WIDTH = tuple(("resnet20", {"width": w}) for w in (8, 16, 32))
 
 
-def scale_runs(networks=DEPTH):
-    """(runs, evals) frames for `networks` [(model, model options)], smallest first."""
+CHANCE = {"cifar10": 10.0, "cifar100": 1.0}
+
+
+def scale_runs(networks=DEPTH, collapsed=()):
+    """(runs, evals) frames for `networks` [(model, model options)], smallest first; the cells
+    `collapsed` [(dataset, network index, rule, sparsity)] train to chance accuracy."""
     runs, evals = [], []
 
     def add(key, dataset, model, method, rule, sparsity, seed, acc, model_options):
@@ -50,13 +54,15 @@ def scale_runs(networks=DEPTH):
                 for i, rule in enumerate(RULES):
                     for sparsity in SPARSITIES:
                         gap = (1 - 0.7 * size) * (1 + 0.15 * i) * (4 * sparsity ** 3)
+                        acc = (CHANCE[dataset] if (dataset, n, rule, sparsity) in collapsed
+                               else dense - gap + 0.1 * seed)
                         add(f"{dataset}-{model}-{n}-{rule}-{sparsity}-{seed}", dataset, model, "random_tickets",
-                            rule, sparsity, seed, dense - gap + 0.1 * seed, mo)
+                            rule, sparsity, seed, acc, mo)
     return pd.DataFrame(runs), pd.DataFrame(evals)
 
 
-def scale_store(home, networks=DEPTH) -> Store:
-    runs, evals = scale_runs(networks)
+def scale_store(home, networks=DEPTH, collapsed=()) -> Store:
+    runs, evals = scale_runs(networks, collapsed)
     store = Store(home)
     trained = runs[runs["kind"] != "eval"]
     store.add_new_runs({"runs": runs, "results": trained[["key", "test_acc", "best_test_acc", "collapsed"]],

@@ -66,8 +66,11 @@ def _collapsed(report: Report, rec: Mapping[str, Any]) -> bool:
     if rec.get("all_collapsed"):
         return True
     chance = report.chance.get(rec.get("dataset"))
-    return (report.eval is None and chance is not None and rec.get("mean") is not None
-            and abs(rec["mean"] - chance) <= 0.005 and abs((rec.get("hi") or 0) - (rec.get("lo") or 0)) <= 1e-9)
+    # an evaluation's cell collapses with the evaluated networks (their own accuracy at chance):
+    # a network at chance is trivially calibrated and is no point of the curve
+    mean, lo, hi = (("mean", "lo", "hi") if report.eval is None else ("acc_mean", "acc_lo", "acc_hi"))
+    return (chance is not None and rec.get(mean) is not None
+            and abs(rec[mean] - chance) <= 0.005 and abs((rec.get(hi) or 0) - (rec.get(lo) or 0)) <= 1e-9)
 
 
 @contextmanager
