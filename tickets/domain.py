@@ -99,7 +99,7 @@ class TicketsDomain:
                             f"it uses no data in its pruning step")
         self._check_feasible(method, model, info, model_options, sparsity, config)
         retrain = None
-        if structured:
+        if getattr(method, "has_retrain", False):  # structured and weight-level pipelines
             from tickets.domain_structured import check_structured, retrain_config
 
             check_structured(method, model, info, model_options, sparsity)

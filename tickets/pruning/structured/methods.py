@@ -47,6 +47,7 @@ class StructuredMethod(Method):
     structured: ClassVar[bool] = True
     uses_data = False
     automatic: ClassVar[bool] = False  # the architecture depends on the trained large model
+    has_retrain: ClassVar[bool] = True  # the cell's `retrain` schedule reaches this method
     retrain: str = "finetune"
     max_scale: float = 2.0
 
