@@ -321,7 +321,8 @@ class Bottleneck(nn.Module):
 
 
 class PreResNet(nn.Module):
-    def __init__(self, depth: int, entries: list[Any], in_channels: int, num_classes: int):
+    def __init__(self, depth: int, entries: list[Any], in_channels: int, num_classes: int,
+                 bn_init: float = 0.5):
         super().__init__()
         n = (depth - 2) // 9
         self.conv1 = nn.Conv2d(in_channels, 16, 3, padding=1, bias=False)
@@ -340,7 +341,7 @@ class PreResNet(nn.Module):
             if isinstance(m, nn.Conv2d):
                 _conv_init(m)
             elif isinstance(m, nn.BatchNorm2d):
-                nn.init.constant_(m.weight, 0.5)
+                nn.init.constant_(m.weight, bn_init)
                 nn.init.zeros_(m.bias)
         self.entries = entries
 
@@ -378,12 +379,13 @@ def preresnet_defaults(depth: int) -> list[Any]:
     return out + [list(range(inplanes))]
 
 
-def _preresnet(depth: int):
+def _preresnet(depth: int, bn_init: float = 0.5):
     name = f"preresnet{depth}"
     defaults = preresnet_defaults(depth)
 
     def build(info: DatasetInfo, channels: Sequence[Any] | None = None) -> nn.Module:
-        return PreResNet(depth, _entries(channels, defaults, name), info.channels, info.num_classes)
+        return PreResNet(depth, _entries(channels, defaults, name), info.channels, info.num_classes,
+                         bn_init=bn_init)
 
     build.__name__ = name
     return build
@@ -392,6 +394,10 @@ def _preresnet(depth: int):
 register_model("preresnet164", family="resnet", options={"channels": None},
                description="pre-activation bottleneck ResNet-164 of the network-slimming code "
                            "(channel selection, channel config)")(_preresnet(164))
+# the weight-level code's PreResNet-110: depth >= 44 builds bottlenecks, (110 - 2) // 9 = 12 per stage, BN 1
+register_model("preresnet110", family="resnet", options={"channels": None},
+               description="pre-activation bottleneck ResNet-110 of the weight-level pruning code "
+                           "(12 bottlenecks per stage, BN scales 1, channel config)")(_preresnet(110, bn_init=1.0))
 
 STRUCTURED_MODELS = ("vgg16_l1", "vgg19_slim", "cnn_small", "mlp_bn", "resnet56_l1", "resnet110_l1",
-                     "preresnet164")
+                     "preresnet164", "preresnet110", "densenet40_slim", "densenet40", "densenet_bc100")

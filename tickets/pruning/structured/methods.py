@@ -103,7 +103,7 @@ def run_structured(ctx, method: StructuredMethod):
         kept = {k: list(v) for k, v in read_json(path)["kept"].items()}
     else:
         kept = rebuild.check_kept(large, method.kept(ctx, large), ctx.model_name)
-    small, channels = rebuild.rebuild(large, ctx.model_name, ctx.info, kept)
+    small, channels = rebuild.rebuild(large, ctx.model_name, ctx.info, kept, ctx.model_options)
     dense, pruned = count(large, ctx.info.shape), count(small, ctx.info.shape)
     if not path.exists():
         write_json(path, {"model": ctx.model_name, "model_options": {**dict(ctx.model_options), "channels": channels},
