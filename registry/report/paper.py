@@ -2,7 +2,9 @@
 
 Columns: `row` (the Row.key of the declaration), any coordinate fields (dataset, model, sparsity,
 ...), `mean`, and `std` (empty for single values such as the full network or cited numbers). An empty
-coordinate matches anything (the full network's sparsity)."""
+coordinate matches anything (the full network's sparsity). Optional `confirmed`: "no" marks a value
+that could not be checked against the paper or its released code (a table shows it with
+UNCONFIRMED_MARK and says so below); empty or "yes" (or no such column) is a checked value."""
 from __future__ import annotations
 
 import csv
@@ -13,7 +15,8 @@ from typing import Any, Mapping
 
 from registry.errors import UserError
 
-VALUE_COLUMNS = ("row", "mean", "std")
+VALUE_COLUMNS = ("row", "mean", "std", "confirmed")
+UNCONFIRMED_MARK = "?"
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,7 @@ class PaperValue:
     coords: Mapping[str, str]
     mean: float
     std: float | None
+    confirmed: bool = True
 
 
 def load_paper(path: str | Path) -> list[PaperValue]:
@@ -33,8 +37,12 @@ def load_paper(path: str | Path) -> list[PaperValue]:
         for line in csv.DictReader(fh):
             coords = {k: v for k, v in line.items() if k not in VALUE_COLUMNS and v not in (None, "")}
             std = line.get("std")
+            flag = (line.get("confirmed") or "yes").strip().lower()
+            if flag not in ("yes", "no"):
+                raise UserError(f"paper data {path}: confirmed must be yes, no or empty, got {flag!r} "
+                                f"(row {line['row']!r})")
             values.append(PaperValue(line["row"], coords, float(line["mean"]),
-                                     float(std) if std not in (None, "") else None))
+                                     float(std) if std not in (None, "") else None, confirmed=flag == "yes"))
     return values
 
 

@@ -13,7 +13,7 @@ from registry.errors import UserError
 from registry.report.aggregate import METRIC_LABELS, SIZE_METRICS, matching, records
 from registry.report.bolding import Candidate, bold_mask
 from registry.report.intervals import INTERVALS
-from registry.report.paper import PaperValue, lookup
+from registry.report.paper import UNCONFIRMED_MARK, PaperValue, lookup
 from registry.report.spec import Group, Report, Row
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -280,6 +280,7 @@ def build_table(report: Report, stats: "pd.DataFrame", *, metric: str | None = N
     if mixed:
         footnotes.append(f"{MIXED_MARK} pools runs that differ in more than the seed (see the warning); "
                          f"narrow the report's filters, e.g. on variant")
+    unconfirmed = False
     for section in sections:
         for trow in section.rows:
             for c in trow.cells:
@@ -289,9 +290,13 @@ def build_table(report: Report, stats: "pd.DataFrame", *, metric: str | None = N
                 if paper is not None and not c.blank:
                     c.paper = lookup(list(paper), trow.key, c.coords)
                     if c.paper is not None:
-                        c.paper_mean_s = _fmt(c.paper.mean, d)
+                        c.paper_mean_s = _fmt(c.paper.mean, d) + ("" if c.paper.confirmed else UNCONFIRMED_MARK)
+                        unconfirmed = unconfirmed or not c.paper.confirmed
                         c.paper_std_s = _fmt(c.paper.std, d)
                         c.diff_s = f"{round(c.diff, d) + 0.0:+.{d}f}" if c.diff is not None else ""
+    if unconfirmed:
+        footnotes.append(f"{UNCONFIRMED_MARK} after a published value: not confirmed against the paper or its "
+                         f"released code (the paper data file marks it confirmed=no)")
     if missing:
         footnotes.append("n/a: no runs in the store")
     collapsed_rows = sorted({trow.label for section in sections for trow in section.rows

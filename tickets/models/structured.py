@@ -19,7 +19,9 @@ Registered (the networks of "Rethinking the Value of Network Pruning", as in its
 - `vgg19_slim`: VGG-19 of the network-slimming experiments: the same features, one Linear(512, C).
 - `resnet56_l1`, `resnet110_l1`: CIFAR ResNets with 16-32-64 BasicBlocks and parameter-free
   shortcuts (2x2 average pooling + zero channels where the shape changes); a block's first conv
-  width is its group (the residual stream is never pruned, as in Li et al.).
+  width is its group (the residual stream is never pruned, as in Li et al.). `resnet20_l1`,
+  `resnet32_l1`: the same family at depths 20 and 32 (the soft-filter-pruning experiments).
+- `preresnet110`: the weight-level code's PreResNet-110 (12 bottlenecks per stage, BN scales 1).
 - `preresnet164`: pre-activation bottleneck ResNet-164 (18 blocks per stage, 16-32-64 planes, x4),
   channel selection after each block's first BN and after the final BN.
 - `cnn_small`: a VGG-like 2-conv network (16-M-32-M) for small images (tests).
@@ -289,7 +291,7 @@ def _resnet_a(depth: int):
     return build
 
 
-for _depth in (56, 110):
+for _depth in (20, 32, 56, 110):  # 20/32: the soft-filter-pruning experiments' ResNets
     register_model(f"resnet{_depth}_l1", family="resnet", options={"channels": None},
                    description=f"ResNet-{_depth} of the L1-norm pruning code (16-32-64, zero-pad shortcuts, "
                                f"per-block widths)")(_resnet_a(_depth))
@@ -399,5 +401,5 @@ register_model("preresnet110", family="resnet", options={"channels": None},
                description="pre-activation bottleneck ResNet-110 of the weight-level pruning code "
                            "(12 bottlenecks per stage, BN scales 1, channel config)")(_preresnet(110, bn_init=1.0))
 
-STRUCTURED_MODELS = ("vgg16_l1", "vgg19_slim", "cnn_small", "mlp_bn", "resnet56_l1", "resnet110_l1",
-                     "preresnet164", "preresnet110", "densenet40_slim", "densenet40", "densenet_bc100")
+STRUCTURED_MODELS = ("vgg16_l1", "vgg19_slim", "cnn_small", "mlp_bn", "resnet20_l1", "resnet32_l1", "resnet56_l1",
+                     "resnet110_l1", "preresnet164", "preresnet110", "densenet40_slim", "densenet40", "densenet_bc100")

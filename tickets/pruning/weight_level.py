@@ -157,9 +157,11 @@ class WeightLevel(Method):
             raise UserError(f"method {self.name}: max_scale must be >= 1, got {self.max_scale!r}")
         return self
 
-    def check_model(self, model: str, net, sparsity: float) -> None:
-        """Plan-time: the network has conv weights to prune."""
-        conv_magnitude_mask(net, sparsity, model)
+    def check_layers(self, model: str, layers) -> None:
+        """Plan-time (the domain's cached layer shapes): the network has conv weights to prune."""
+        if not any(len(shape) == 4 for _, shape in layers):
+            raise UserError(f"method weight_level prunes conv weights only and model {model} has no conv "
+                            f"layer; use a convolutional network (e.g. cnn_small)")
 
     def rule(self) -> dict[str, Any]:
         return {"method": self.name, **self.options()}
@@ -169,14 +171,20 @@ class WeightLevel(Method):
         mask = steps.prune(ctx, lambda: conv_magnitude_mask(trained, ctx.sparsity, ctx.model_name))
         if self.retrain == "finetune":
             return steps.retrain(ctx, trained, mask, config=ctx.retrain_config or ctx.config)
-        fresh = released_init(steps.initial_model(ctx, seed=ctx.seed + SCRATCH_SEED_OFFSET), mask)
-        config = ctx.config
-        if self.retrain == "scratch_b":
-            dense = released_flops(fresh, ctx.info.shape, dense=True)
-            sparse = released_flops(fresh, ctx.info.shape)  # masked by released_init
-            epochs = scratch_b_epochs(ctx.config.epochs, dense, sparse, self.max_scale)
-            write_json(ctx.rundir / "flops.json", {"dense_flops": dense, "sparse_flops": sparse,
-                                                   "ratio": dense / sparse, "epochs": epochs,
-                                                   "convention": "released count_flops.py"})
-            config = ctx.config.scaled_to(epochs)
-        return steps.retrain(ctx, fresh, mask, config=config)
+        return train_from_scratch(ctx, mask, budget=self.retrain == "scratch_b", max_scale=self.max_scale)
+
+
+def train_from_scratch(ctx, mask, *, budget: bool, max_scale: float):
+    """Scratch-E (`budget` False) or Scratch-B under `mask` from the released scratch start: the
+    weight-level and soft-filter-pruning scripts share it (cifar_E/B.py, pruning_resnet_*scratch.py)."""
+    fresh = released_init(steps.initial_model(ctx, seed=ctx.seed + SCRATCH_SEED_OFFSET), mask)
+    config = ctx.config
+    if budget:
+        dense = released_flops(fresh, ctx.info.shape, dense=True)
+        sparse = released_flops(fresh, ctx.info.shape)  # masked by released_init
+        epochs = scratch_b_epochs(ctx.config.epochs, dense, sparse, max_scale)
+        write_json(ctx.rundir / "flops.json", {"dense_flops": dense, "sparse_flops": sparse,
+                                               "ratio": dense / sparse, "epochs": epochs,
+                                               "convention": "released count_flops.py"})
+        config = ctx.config.scaled_to(epochs)
+    return steps.retrain(ctx, fresh, mask, config=config)
