@@ -5,7 +5,9 @@ Work of a stage = its training epochs x (training images + test images / 3): eve
 the test set, and a forward pass costs about a third of a training step. Epochs per method: the
 stage's schedule; `imp` trains `rounds` times (R-1 intermediate rounds and the final retraining);
 `wr` retrains the epochs after its rewind point; `scratch_b` at most `max_scale` times (its FLOPs
-ratio is known only after pruning, so the projection takes the cap: an upper bound).
+ratio is known only after pruning, so the projection takes the cap: an upper bound); the `retrain`
+pipelines of the Rethinking methods: finetune the fine-tuning schedule's epochs, scratch_b the cap,
+soft (soft filter pruning's result, only evaluated) none.
 
 Calibrations (`tickets calibrate`, tickets/train/calibrate.py) live in `<home>/calibration.json`, one
 entry per (model, input shape, batch size, device, runs per device, sharing mode, precision), each
@@ -54,6 +56,14 @@ def stage_epochs(spec: Mapping[str, Any]) -> tuple[int, bool]:
         return epochs - int(method.get("rewind_epoch", 0)), False
     if name == "scratch_b":
         return int(math.ceil(epochs * float(method.get("max_scale", 2.0)))), True
+    # the `retrain` pipelines of Rethinking's methods (structured, weight_level, sfp)
+    retrain = method.get("retrain")
+    if retrain == "finetune" and spec.get("retrain"):
+        return int(spec["retrain"]["epochs"]), False
+    if retrain == "scratch_b":
+        return int(math.ceil(epochs * float(method.get("max_scale", 2.0)))), True
+    if retrain == "soft":  # soft filter pruning's own result: evaluated, not trained
+        return 0, False
     return epochs, False
 
 

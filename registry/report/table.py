@@ -290,9 +290,14 @@ def build_table(report: Report, stats: "pd.DataFrame", *, metric: str | None = N
                 if paper is not None and not c.blank:
                     c.paper = lookup(list(paper), trow.key, c.coords)
                     if c.paper is not None:
-                        c.paper_mean_s = _fmt(c.paper.mean, d) + ("" if c.paper.confirmed else UNCONFIRMED_MARK)
-                        unconfirmed = unconfirmed or not c.paper.confirmed
+                        c.paper_mean_s = _fmt(c.paper.mean, d)
                         c.paper_std_s = _fmt(c.paper.std, d)
+                        if not c.paper.confirmed:  # the mark follows the whole published value
+                            if c.paper_std_s:
+                                c.paper_std_s += UNCONFIRMED_MARK
+                            else:
+                                c.paper_mean_s += UNCONFIRMED_MARK
+                            unconfirmed = True
                         c.diff_s = f"{round(c.diff, d) + 0.0:+.{d}f}" if c.diff is not None else ""
     if unconfirmed:
         footnotes.append(f"{UNCONFIRMED_MARK} after a published value: not confirmed against the paper or its "

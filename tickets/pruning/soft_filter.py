@@ -109,5 +109,16 @@ class SoftFilter(Method):
         trained = steps.pretrained_model(ctx)
         mask = steps.prune(ctx, lambda: {n: (w.detach() != 0).cpu() for n, w in conv_weights(trained)})
         if self.retrain == "soft":  # the pruned network as trained: evaluated, not trained further
-            return steps.retrain(ctx, trained, mask, config=ctx.config.scaled_to(0))
+            return _with_training_loss(ctx, steps.retrain(ctx, trained, mask, config=ctx.config.scaled_to(0)))
         return train_from_scratch(ctx, mask, budget=self.retrain == "scratch_b", max_scale=self.max_scale)
+
+
+def _with_training_loss(ctx, history):
+    """A zero-epoch phase has no training loss (NaN, which a worker refuses as divergence): the soft
+    network's training metrics are its soft-pruned training's last epoch."""
+    import dataclasses
+    import json
+
+    lines = (ctx.pretrain_dir / "metrics.jsonl").read_text().splitlines()
+    last = [r for r in map(json.loads, lines) if r.get("phase") == steps.PRETRAIN_PHASE][-1]
+    return dataclasses.replace(history, final_train_loss=last["train_loss"], final_train_acc=last["train_acc"])
