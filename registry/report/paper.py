@@ -2,9 +2,12 @@
 
 Columns: `row` (the Row.key of the declaration), any coordinate fields (dataset, model, sparsity,
 ...), `mean`, and `std` (empty for single values such as the full network or cited numbers). An empty
-coordinate matches anything (the full network's sparsity). Optional `confirmed`: "no" marks a value
-that could not be checked against the paper or its released code (a table shows it with
-UNCONFIRMED_MARK and says so below); empty or "yes" (or no such column) is a checked value."""
+coordinate matches anything (the full network's sparsity).
+
+Provenance (optional columns, never coordinates): `confirmed` ("yes"/"no"; empty = yes) says whether
+the value was checked against a copy of the source we could read (a value recalled from a paper's
+table but not re-read is "no", and reports mark it with "?"); `source` names where it comes from.
+Lines whose `row` starts with "#" are comments."""
 from __future__ import annotations
 
 import csv
@@ -15,7 +18,7 @@ from typing import Any, Mapping
 
 from registry.errors import UserError
 
-VALUE_COLUMNS = ("row", "mean", "std", "confirmed")
+VALUE_COLUMNS = ("row", "mean", "std", "confirmed", "source")
 UNCONFIRMED_MARK = "?"
 
 
@@ -26,6 +29,7 @@ class PaperValue:
     mean: float
     std: float | None
     confirmed: bool = True
+    source: str = ""
 
 
 def load_paper(path: str | Path) -> list[PaperValue]:
@@ -34,15 +38,18 @@ def load_paper(path: str | Path) -> list[PaperValue]:
         raise UserError(f"paper data {path} does not exist")
     values = []
     with path.open(newline="") as fh:
-        for line in csv.DictReader(fh):
+        for number, line in enumerate(csv.DictReader(fh), 2):
+            if str(line.get("row") or "").startswith("#"):
+                continue
+            if None in line:  # an unquoted comma in a value
+                raise UserError(f"{path}:{number}: more fields than the header names (quote values with commas)")
             coords = {k: v for k, v in line.items() if k not in VALUE_COLUMNS and v not in (None, "")}
-            std = line.get("std")
-            flag = (line.get("confirmed") or "yes").strip().lower()
-            if flag not in ("yes", "no"):
-                raise UserError(f"paper data {path}: confirmed must be yes, no or empty, got {flag!r} "
-                                f"(row {line['row']!r})")
+            std, confirmed = line.get("std"), str(line.get("confirmed") or "yes").strip().lower()
+            if confirmed not in ("yes", "no"):
+                raise UserError(f"{path}:{number}: confirmed must be yes or no, got {confirmed!r}")
             values.append(PaperValue(line["row"], coords, float(line["mean"]),
-                                     float(std) if std not in (None, "") else None, confirmed=flag == "yes"))
+                                     float(std) if std not in (None, "") else None,
+                                     confirmed=confirmed == "yes", source=str(line.get("source") or "")))
     return values
 
 

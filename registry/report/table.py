@@ -172,7 +172,15 @@ def _mixture(part: list[dict[str, Any]]) -> str:
         return "pools variants " + ", ".join(repr(v) if v else "'' (defaults)" for v in variants)
     if any(rec.get("seeds") is not None and int(rec["n"]) > int(rec["seeds"]) for rec in part):
         return "holds repeated seeds"
-    return ""
+    pooled = []
+    for label, column in (("code versions", "code_versions"), ("environments", "envs"),
+                          ("data fingerprints", "datas")):
+        values = set()
+        for rec in part:
+            values.update(v for v in (rec.get(column) if rec.get(column) is not None else ()) if v is not None)
+        if len(values) > 1:
+            pooled.append(f"{len(values)} {label}")
+    return "pools runs of " + ", ".join(pooled) if pooled else ""
 
 
 def _pooled(part: list[dict[str, Any]], chance: dict[str, float]) -> tuple[int, float | None, float | None, bool]:
@@ -280,7 +288,6 @@ def build_table(report: Report, stats: "pd.DataFrame", *, metric: str | None = N
     if mixed:
         footnotes.append(f"{MIXED_MARK} pools runs that differ in more than the seed (see the warning); "
                          f"narrow the report's filters, e.g. on variant")
-    unconfirmed = False
     for section in sections:
         for trow in section.rows:
             for c in trow.cells:
@@ -290,20 +297,14 @@ def build_table(report: Report, stats: "pd.DataFrame", *, metric: str | None = N
                 if paper is not None and not c.blank:
                     c.paper = lookup(list(paper), trow.key, c.coords)
                     if c.paper is not None:
-                        c.paper_mean_s = _fmt(c.paper.mean, d)
+                        c.paper_mean_s = _fmt(c.paper.mean, d) + ("" if c.paper.confirmed else UNCONFIRMED_MARK)
                         c.paper_std_s = _fmt(c.paper.std, d)
-                        if not c.paper.confirmed:  # the mark follows the whole published value
-                            if c.paper_std_s:
-                                c.paper_std_s += UNCONFIRMED_MARK
-                            else:
-                                c.paper_mean_s += UNCONFIRMED_MARK
-                            unconfirmed = True
                         c.diff_s = f"{round(c.diff, d) + 0.0:+.{d}f}" if c.diff is not None else ""
-    if unconfirmed:
-        footnotes.append(f"{UNCONFIRMED_MARK} after a published value: not confirmed against the paper or its "
-                         f"released code (the paper data file marks it confirmed=no)")
     if missing:
         footnotes.append("n/a: no runs in the store")
+    if any(c.paper is not None and not c.paper.confirmed for s in sections for r in s.rows for c in r.cells):
+        footnotes.append(f"paper value with {UNCONFIRMED_MARK}: not confirmed against a copy of its source "
+                         f"(see the report's paper file)")
     collapsed_rows = sorted({trow.label for section in sections for trow in section.rows
                              for c in trow.cells if c.collapsed and not c.missing and not c.blank})
     if collapsed_rows:  # say why a row reads chance instead of leaving it to look like a result
