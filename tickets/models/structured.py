@@ -26,6 +26,8 @@ Registered (the networks of "Rethinking the Value of Network Pruning", as in its
   False (the default) builds the downsampling shortcut from `x.data` as the released
   `downsample_basic_block` does: no gradient flows through it; True passes the gradient (this
   project's earlier network, the value run identity omits; docs/FIDELITY.md item 11).
+  `resnet20_l1`, `resnet32_l1`: the same family at depths 20 and 32 (the soft-filter-pruning experiments).
+- `preresnet110`: the weight-level code's PreResNet-110 (12 bottlenecks per stage, BN scales 1).
 - `preresnet164`: pre-activation bottleneck ResNet-164 (18 blocks per stage, 16-32-64 planes, x4),
   channel selection after each block's first BN and after the final BN.
 - `cnn_small`: a VGG-like 2-conv network (16-M-32-M) for small images (tests).
@@ -307,7 +309,7 @@ def _resnet_a(depth: int):
     return build
 
 
-for _depth in (56, 110):
+for _depth in (20, 32, 56, 110):  # 20/32: the soft-filter-pruning experiments' ResNets
     register_model(f"resnet{_depth}_l1", family="resnet", options={"channels": None, "shortcut_grad": False},
                    identity_defaults={"shortcut_grad": True},  # the earlier network's keys
                    description=f"ResNet-{_depth} of the L1-norm pruning code (16-32-64, zero-pad shortcuts, "
@@ -340,7 +342,8 @@ class Bottleneck(nn.Module):
 
 
 class PreResNet(nn.Module):
-    def __init__(self, depth: int, entries: list[Any], in_channels: int, num_classes: int):
+    def __init__(self, depth: int, entries: list[Any], in_channels: int, num_classes: int,
+                 bn_init: float = 0.5):
         super().__init__()
         n = (depth - 2) // 9
         self.conv1 = nn.Conv2d(in_channels, 16, 3, padding=1, bias=False)
@@ -359,7 +362,7 @@ class PreResNet(nn.Module):
             if isinstance(m, nn.Conv2d):
                 _conv_init(m)
             elif isinstance(m, nn.BatchNorm2d):
-                nn.init.constant_(m.weight, 0.5)
+                nn.init.constant_(m.weight, bn_init)
                 nn.init.zeros_(m.bias)
         self.entries = entries
 
@@ -397,12 +400,13 @@ def preresnet_defaults(depth: int) -> list[Any]:
     return out + [list(range(inplanes))]
 
 
-def _preresnet(depth: int):
+def _preresnet(depth: int, bn_init: float = 0.5):
     name = f"preresnet{depth}"
     defaults = preresnet_defaults(depth)
 
     def build(info: DatasetInfo, channels: Sequence[Any] | None = None) -> nn.Module:
-        return PreResNet(depth, _entries(channels, defaults, name), info.channels, info.num_classes)
+        return PreResNet(depth, _entries(channels, defaults, name), info.channels, info.num_classes,
+                         bn_init=bn_init)
 
     build.__name__ = name
     return build
@@ -411,6 +415,10 @@ def _preresnet(depth: int):
 register_model("preresnet164", family="resnet", options={"channels": None},
                description="pre-activation bottleneck ResNet-164 of the network-slimming code "
                            "(channel selection, channel config)")(_preresnet(164))
+# the weight-level code's PreResNet-110: depth >= 44 builds bottlenecks, (110 - 2) // 9 = 12 per stage, BN 1
+register_model("preresnet110", family="resnet", options={"channels": None},
+               description="pre-activation bottleneck ResNet-110 of the weight-level pruning code "
+                           "(12 bottlenecks per stage, BN scales 1, channel config)")(_preresnet(110, bn_init=1.0))
 
-STRUCTURED_MODELS = ("vgg16_l1", "vgg19_slim", "cnn_small", "mlp_bn", "resnet56_l1", "resnet110_l1",
-                     "preresnet164")
+STRUCTURED_MODELS = ("vgg16_l1", "vgg19_slim", "cnn_small", "mlp_bn", "resnet20_l1", "resnet32_l1", "resnet56_l1",
+                     "resnet110_l1", "preresnet164", "preresnet110", "densenet40_slim", "densenet40", "densenet_bc100")

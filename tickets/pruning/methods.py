@@ -595,3 +595,5 @@ def _coerce(method: str, option: str, value: Any, hint: Any) -> Any:
 
 # the structured methods register themselves into METHODS (tickets.pruning.structured.methods)
 from tickets.pruning.structured import methods as _structured_methods  # noqa: E402,F401
+from tickets.pruning import weight_level as _weight_level  # noqa: E402,F401  (weight_level)
+from tickets.pruning import soft_filter as _soft_filter  # noqa: E402,F401  (sfp)

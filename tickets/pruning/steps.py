@@ -88,6 +88,7 @@ class RunContext:
     _pruning_data: Any = field(default=None, repr=False)
     bn_l1: float = 0.0  # network slimming's L1 on BN scales during the large model's training
     retrain_config: TrainConfig | None = None  # the fine-tuning schedule of structured pipelines
+    soft_filter: float = 0.0  # soft filter pruning: the fraction of each conv's filters zeroed per epoch
 
     def generator(self, purpose: str) -> "torch.Generator":
         import torch
@@ -159,7 +160,7 @@ def pretrained_model(ctx: RunContext, epoch: int | None = None) -> "nn.Module":
 # --------------------------------------------------------------------------- training phases
 
 def _train(ctx: RunContext, model, config: TrainConfig, *, mask=None, phase: str, train_view=None,
-           snapshots: tuple[int, ...] = ()):
+           snapshots: tuple[int, ...] = (), epoch_end=None):
     from tickets.train import train
 
     if ctx.phase_started is not None:
@@ -169,7 +170,7 @@ def _train(ctx: RunContext, model, config: TrainConfig, *, mask=None, phase: str
                               snapshots=snapshots)
     return train(model, ctx.data, config, mask=mask, rundir=ctx.rundir, phase=phase, device=ctx.device,
                  seed=ctx.seed, train_view=train_view, on_epoch=ctx.on_epoch, on_step=ctx.on_step,
-                 snapshot_epochs=snapshots)
+                 snapshot_epochs=snapshots, **({"epoch_end": epoch_end} if epoch_end is not None else {}))
 
 
 def train_dense(ctx: RunContext):
@@ -179,6 +180,10 @@ def train_dense(ctx: RunContext):
     model = initial_model(ctx)
     write_layers(ctx, model, None)
     add_bn_l1(model, ctx.bn_l1)  # no-op unless the stage is network slimming's sparse training
+    if ctx.soft_filter:  # soft filter pruning's training (its own module)
+        from tickets.pruning.soft_filter import train_soft
+
+        return train_soft(ctx, model)
     return _train(ctx, model, ctx.config, phase=PRETRAIN_PHASE, train_view=ctx.train_view(),
                   snapshots=snapshot_epochs(ctx.config.epochs))
 

@@ -11,6 +11,10 @@ Each method picks channels (its rule), and its `retrain` option says what is tra
   the budget"); the released main_B.py has none (a large `max_scale`, e.g. 100, lifts it). FLOPs by
   `flops_convention`: "macs" (conv/linear multiply-accumulates, the default) or "released"
   (compute_flops.py's count, see `tickets.pruning.structured.cost`).
+- `lottery`: the channels chosen on the trained large network, the smaller network started from the
+  large network's *initial* weights of those channels (the pretraining's epoch-0 snapshot), the
+  large model's schedule: Rethinking's structured lottery-ticket comparison (its released
+  cifar/lottery-ticket/l1-norm-pruning/main_lottery.py, a masked network started from init.pth.tar).
 
 The large network's training is the shared `pretrain` stage; network slimming's sparsity-regularised
 training is the same stage with `bn_l1` set, shared by all its channel ratios and pipelines.
@@ -30,7 +34,7 @@ from registry.errors import UserError
 from tickets.pruning import steps
 from tickets.pruning.methods import METHODS, SCRATCH_SEED_OFFSET, Method
 
-RETRAINS = ("finetune", "scratch_e", "scratch_b")
+RETRAINS = ("finetune", "scratch_e", "scratch_b", "lottery")
 STRUCTURE_FILE = "structure.json"
 # The released code's fine-tuning (cifar/*/main_finetune.py): 40 epochs, lr 0.001, no decay.
 FINETUNE_SCHEDULE = {"epochs": 40, "lr": 0.001, "milestones": ()}
@@ -50,19 +54,20 @@ class StructuredMethod(Method):
     structured: ClassVar[bool] = True
     uses_data = False
     automatic: ClassVar[bool] = False  # the architecture depends on the trained large model
+    has_retrain: ClassVar[bool] = True  # the cell's `retrain` schedule reaches this method
     retrain: str = "finetune"
     max_scale: float = 2.0
     flops_convention: str = "macs"
 
     @property
     def needs_pretrain(self) -> bool:  # type: ignore[override]
-        return self.retrain == "finetune" or self.automatic
+        return self.retrain in ("finetune", "lottery") or self.automatic
 
     @property
     def uses_retrain_schedule(self) -> bool:
         return self.retrain == "finetune"
 
-    def pretrain_options(self) -> dict[str, Any]:
+    def pretrain_options(self, sparsity: float | None = None) -> dict[str, Any]:
         """Options of the shared large-model training this method needs (slimming: bn_l1)."""
         return {}
 
@@ -143,6 +148,9 @@ def run_structured(ctx, method: StructuredMethod):
     config = ctx.config
     if method.retrain == "finetune":
         config = ctx.retrain_config or ctx.config
+    elif method.retrain == "lottery":  # the kept channels' initial weights, the large model's schedule
+        small, _ = rebuild.rebuild(steps.pretrained_model(ctx, epoch=0), ctx.model_name, ctx.info, kept,
+                                   ctx.model_options)
     else:
         import torch
 
@@ -216,7 +224,7 @@ class NetworkSlimming(StructuredMethod):
             raise UserError(f"method slimming: bn_l1 must be > 0, got {self.bn_l1!r}")
         return self
 
-    def pretrain_options(self):
+    def pretrain_options(self, sparsity=None):
         return {"bn_l1": float(self.bn_l1)}
 
     def kept(self, ctx, model):

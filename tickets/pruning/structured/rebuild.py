@@ -97,9 +97,11 @@ def _input_index(idx: "torch.Tensor", inputs: int, size: int) -> "torch.Tensor":
     return (idx[:, None] * per + torch.arange(per)).flatten()
 
 
-def rebuild(model: "nn.Module", name: str, info: "DatasetInfo", kept: Kept, options=None):
+def rebuild(model: "nn.Module", name: str, info: "DatasetInfo", kept: Kept,
+            options: Mapping[str, Any] | None = None):
     """(smaller network carrying `model`'s kept weights, its `channels` entries); `options`: the
-    large network's other model options (e.g. `shortcut_grad`), which the smaller one keeps."""
+    large network's other model options (e.g. `shortcut_grad`, densenet_bc100's `bottleneck`),
+    which the smaller one keeps."""
     from tickets.models import build_model
 
     kept = check_kept(model, kept, name)
