@@ -77,6 +77,16 @@ class Run(SQLModel, table=True):
     torch_version: Optional[str] = None
     cuda_version: Optional[str] = None
     threads: Optional[int] = None
+    # Provenance (meta.json; registry/provenance.py): the checkout's commit, whether it had local
+    # changes and their hash, the installed packages' hash, torch's full build string, the data's
+    # fingerprint, and the domain version the stage was made under (1 unless its identity says).
+    git_commit: Optional[str] = None
+    git_dirty: Optional[bool] = None
+    git_diff_hash: Optional[str] = None
+    env_hash: Optional[str] = None
+    torch_build: Optional[str] = None
+    data_fingerprint: Optional[str] = None
+    domain_version: Optional[int] = None
 
 
 class Epoch(SQLModel, table=True):
@@ -146,7 +156,7 @@ CREATE OR REPLACE VIEW run_results AS
 SELECT r.key, r.kind, r.status, r.source, r.dataset, r.model, r.method, r."check", r.sparsity,
        r.seed, coalesce(r.variant, '') AS variant, s.test_acc, s.best_test_acc, s.achieved_sparsity,
        s.collapsed, r.spec, coalesce(r.studies, '') AS studies, s.params, s.flops, s.dense_params, s.dense_flops,
-       s.val_selected_test_acc
+       s.val_selected_test_acc, r.code_version, r.git_diff_hash, r.env_hash, r.data_fingerprint
 FROM runs r LEFT JOIN results s ON s.key = r.key
 """
 

@@ -123,7 +123,7 @@ class Study:
 
     def __init__(self, name: str, *grids: Grid, description: str = "", domain: str = DEFAULT_DOMAIN,
                  resources: Mapping[str, Mapping[str, Any]] | None = None, plugins: Sequence[str] = (),
-                 **kw: Any):
+                 track: Sequence[str] | str = (), **kw: Any):
         """`resources` maps an executor to its options, e.g. `{"slurm": {"time": "08:00:00",
         "gpus_per_run": 1}}`; `-X NAME=VALUE` on the command line overrides them.
 
@@ -133,9 +133,14 @@ class Study:
         extra = kw.pop("grids", ())
         if kw:
             raise UserError(f"unknown Study option {sorted(kw)[0]!r}; known: grids, description, domain, "
-                            f"resources, plugins")
+                            f"resources, plugins, track")
         if isinstance(plugins, str):
             plugins = (plugins,)
+        # trackers fed live by every run of this study ("tensorboard", "mlflow:sqlite:///m.db", "wandb");
+        # registry/track; never part of a key
+        from registry.track.base import joined, parse
+
+        self.track = tuple(e for e in joined(parse(track)).split(",") if e)
         self.plugins = tuple(plugins)
         self.name = name
         self.grids = tuple(grids) + tuple(extra)

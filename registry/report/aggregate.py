@@ -125,12 +125,21 @@ def _stats_sql(report: Report, metric: str, table: str, extra: list[str], extra_
     clauses, params = where_sql(report.filters)
     value = METRIC_SQL.get(metric, f'"{metric}"')
     clauses = [*extra, "status IS DISTINCT FROM 'failed'", f'({value}) IS NOT NULL', *clauses]
-    sql = (f"SELECT {select}, count(*) AS n, count(DISTINCT seed) AS seeds, "
+    sql = (f"SELECT {select}, count(*) AS n, count(DISTINCT seed) AS seeds, {PROVENANCE_SQL}, "
            f"avg({value}) AS mean, stddev_samp({value}) AS std, "
            f"min({value}) AS lo, max({value}) AS hi, {accuracy}"
            f"bool_and(coalesce(collapsed, false)) AS all_collapsed "
            f"FROM {table} WHERE {' AND '.join(clauses)} GROUP BY ALL")
     return sql, [*extra_params, *params]
+
+
+# What made each cell's runs besides their spec (registry/provenance.py): the code (version string
+# plus the hash of uncommitted changes), the installed environment, the data. The table marks a cell
+# whose runs differ in any of them (table._mixture); runs that did not record one are not counted.
+PROVENANCE_COLUMNS = ("code_version", "git_diff_hash", "env_hash", "data_fingerprint")
+PROVENANCE_SQL = ("list_distinct(list(CASE WHEN code_version IS NULL THEN NULL "
+                  "ELSE concat_ws(' dirty ', code_version, git_diff_hash) END)) AS code_versions, "
+                  "list_distinct(list(env_hash)) AS envs, list_distinct(list(data_fingerprint)) AS datas")
 
 
 def stats_from_query(report: Report, query: Query, metric: str | None = None) -> "pd.DataFrame":
@@ -142,6 +151,7 @@ def stats_from_query(report: Report, query: Query, metric: str | None = None) ->
 def stats_from_frame(report: Report, runs: "pd.DataFrame", metric: str | None = None) -> "pd.DataFrame":
     """Per-cell statistics of a frame of `run_results` rows (missing columns count as null)."""
     import duckdb
+    import pandas as pd
 
     runs = runs.copy()
     for name in PLAIN_FIELDS:
@@ -151,6 +161,9 @@ def stats_from_frame(report: Report, runs: "pd.DataFrame", metric: str | None = 
         runs["spec"] = "{}"
     if "studies" not in runs.columns:
         runs["studies"] = None
+    for name in PROVENANCE_COLUMNS:  # frames from before provenance, or made by hand
+        runs[name] = runs[name].astype("string") if name in runs.columns else pd.Series(
+            [None] * len(runs), index=runs.index, dtype="string")
     runs["spec"] = runs["spec"].map(lambda s: s if isinstance(s, str) or s is None else json.dumps(s))
     runs = runs.astype({"sparsity": "float64", "test_acc": "float64", "best_test_acc": "float64",
                         "val_selected_test_acc": "float64",

@@ -172,7 +172,15 @@ def _mixture(part: list[dict[str, Any]]) -> str:
         return "pools variants " + ", ".join(repr(v) if v else "'' (defaults)" for v in variants)
     if any(rec.get("seeds") is not None and int(rec["n"]) > int(rec["seeds"]) for rec in part):
         return "holds repeated seeds"
-    return ""
+    pooled = []
+    for label, column in (("code versions", "code_versions"), ("environments", "envs"),
+                          ("data fingerprints", "datas")):
+        values = set()
+        for rec in part:
+            values.update(v for v in (rec.get(column) if rec.get(column) is not None else ()) if v is not None)
+        if len(values) > 1:
+            pooled.append(f"{len(values)} {label}")
+    return "pools runs of " + ", ".join(pooled) if pooled else ""
 
 
 def _pooled(part: list[dict[str, Any]], chance: dict[str, float]) -> tuple[int, float | None, float | None, bool]:
