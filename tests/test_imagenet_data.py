@@ -72,6 +72,9 @@ def test_kaggle_layout_and_missing_parts_are_named(tmp_path, registered):
     write_tree(kaggle, "loc", per_class=1, val_per_class=1)
     (kaggle / "LOC_val_solution.csv").rename(tmp_path / name / "LOC_val_solution.csv")  # Kaggle keeps it on top
     assert load_dataset(name, root=tmp_path).num_test == 4
+    from tickets.data.fingerprint import data_fingerprint
+
+    assert data_fingerprint(name, tmp_path).startswith("files:")  # the listing, not decoded tensors
 
     other = registered()
     write_tree(tmp_path / other, "devkit", per_class=1, val_per_class=1)
