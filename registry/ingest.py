@@ -22,9 +22,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from registry.store import Store
 
 RESULT_FIELDS = ("test_acc", "best_test_acc", "train_loss", "test_loss", "achieved_sparsity",
-                 "collapsed", "seconds", "params", "flops", "dense_params", "dense_flops", "val_selected_test_acc")
+                 "collapsed", "seconds", "params", "flops", "dense_params", "dense_flops", "val_selected_test_acc",
+                 "test_top5")
 COUNT_FIELDS = ("params", "flops", "dense_params", "dense_flops")  # integers; absent in older runs
-EPOCH_FIELDS = ("train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds")
+EPOCH_FIELDS = ("train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds", "test_top5")
 LAYER_FIELDS = ("layer", "shape", "weights", "kept", "keep_ratio")
 RUNTIME_FIELDS = ("device", "gpu_model", "torch_version", "cuda_version", "threads")  # from meta.json
 PROVENANCE_FIELDS = ("git_commit", "git_dirty", "git_diff_hash", "env_hash", "torch_build",

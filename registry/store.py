@@ -100,6 +100,7 @@ class Epoch(SQLModel, table=True):
     test_acc: Optional[float] = _double()
     lr: Optional[float] = _double()
     seconds: Optional[float] = _double()
+    test_top5: Optional[float] = _double()  # top-5 test accuracy (percent); NULL for runs before it
 
 
 class Layer(SQLModel, table=True):
@@ -132,6 +133,7 @@ class Result(SQLModel, table=True):
     dense_flops: Optional[int] = Field(default=None, sa_column=Column(BigInteger))
     # test accuracy at the epoch of best held-out validation accuracy (runs with a val_split)
     val_selected_test_acc: Optional[float] = _double()
+    test_top5: Optional[float] = _double()  # final top-5 test accuracy (percent); NULL before it was recorded
 
 
 class Eval(SQLModel, table=True):
@@ -156,7 +158,7 @@ CREATE OR REPLACE VIEW run_results AS
 SELECT r.key, r.kind, r.status, r.source, r.dataset, r.model, r.method, r."check", r.sparsity,
        r.seed, coalesce(r.variant, '') AS variant, s.test_acc, s.best_test_acc, s.achieved_sparsity,
        s.collapsed, r.spec, coalesce(r.studies, '') AS studies, s.params, s.flops, s.dense_params, s.dense_flops,
-       s.val_selected_test_acc, r.code_version, r.git_diff_hash, r.env_hash, r.data_fingerprint
+       s.val_selected_test_acc, s.test_top5, r.code_version, r.git_diff_hash, r.env_hash, r.data_fingerprint
 FROM runs r LEFT JOIN results s ON s.key = r.key
 """
 

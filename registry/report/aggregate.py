@@ -23,6 +23,7 @@ METRIC_SQL = {
     "test_acc": '"test_acc"',
     "best_test_acc": '"best_test_acc"',
     "val_selected_test_acc": '"val_selected_test_acc"',
+    "test_top5": '"test_top5"',  # final-epoch top-5 test accuracy (ImageNet tables)
     "params": '"params"',
     "flops": '"flops"',
     "params_reduction": '100.0 * (1 - "params" / nullif("dense_params", 0))',  # percent removed
@@ -34,12 +35,14 @@ SIZE_METRICS = ("params", "flops", "params_reduction", "flops_reduction")
 METRIC_LABELS = {"test_acc": "final-epoch test accuracy",
                  "best_test_acc": "best-epoch test accuracy (epoch selected on the test set)",
                  "val_selected_test_acc": "test accuracy at the best validation epoch",
+                 "test_top5": "final-epoch top-5 test accuracy",
                  "params": "parameters", "flops": "FLOPs (multiply-accumulates)",
                  "params_reduction": "Params ↓ (% of the unpruned network's parameters removed)",
                  "flops_reduction": "FLOPs ↓ (% of the unpruned network's FLOPs removed)"}
 PLAIN_FIELDS = ("key", "kind", "status", "source", "dataset", "model", "method", "check", "sparsity",
                 "seed", "variant", "test_acc", "best_test_acc", "achieved_sparsity", "collapsed",
-                "params", "flops", "dense_params", "dense_flops", "val_selected_test_acc")
+                "params", "flops", "dense_params", "dense_flops", "val_selected_test_acc",
+                "test_top5")
 SPARSITY_DIGITS = 6
 
 
@@ -166,7 +169,7 @@ def stats_from_frame(report: Report, runs: "pd.DataFrame", metric: str | None = 
             [None] * len(runs), index=runs.index, dtype="string")
     runs["spec"] = runs["spec"].map(lambda s: s if isinstance(s, str) or s is None else json.dumps(s))
     runs = runs.astype({"sparsity": "float64", "test_acc": "float64", "best_test_acc": "float64",
-                        "val_selected_test_acc": "float64",
+                        "val_selected_test_acc": "float64", "test_top5": "float64",
                         **{c: "float64" for c in ("params", "flops", "dense_params", "dense_flops")}})
     runs["collapsed"] = runs["collapsed"].astype("boolean")
     con = duckdb.connect(":memory:")

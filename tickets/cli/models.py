@@ -27,7 +27,13 @@ def _describe(name: str, info, options: dict, with_layers: bool) -> dict:
         M.check_compatible(name, info)
     except UserError as exc:
         return {**row, "compatible": False, "reason": str(exc)}
-    model = M.build_model(name, info, **options)
+    if name.endswith("_imagenet"):  # 11-138 M parameters each: sizes only, no weights drawn
+        import torch
+
+        with torch.device("meta"):
+            model = M.build_model(name, info, **options)
+    else:
+        model = M.build_model(name, info, **options)
     layers = M.prunable_layers(model)
     row.update(compatible=True, prunable=sum(m.weight.numel() for _, m in layers), num_layers=len(layers))
     if with_layers:
@@ -78,10 +84,10 @@ def _print_models(rows: list[dict], info, show_layers: bool) -> None:
     table = Table(title=f"Models for {info.name} ({info.describe_shape()}, {info.num_classes} classes)")
     table.add_column("model", no_wrap=True)  # a name is data: never cut (a plugin's names are long)
     table.add_column("family", overflow="fold")
-    table.add_column("prunable weights", justify="right")
+    table.add_column("prunable weights", justify="right", no_wrap=True)  # a count is never cut either
     table.add_column("layers", justify="right")
-    table.add_column("depth · block · widths")
-    table.add_column("options")
+    table.add_column("depth · block · widths", overflow="fold")
+    table.add_column("options", overflow="fold")
     for row in rows:
         opts = escape(", ".join(f"{k}={v}" for k, v in row["options"].items()) or "-")
         shape = (f"{row['depth']} · {row['block']} · {'-'.join(map(str, row['widths']))}"

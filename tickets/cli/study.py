@@ -123,6 +123,11 @@ def _cost(plan, home: str) -> None:
     click.echo(f"training work of {what}: {bound}{epochs:,} epochs, "
                f"{images / 1e6:,.1f} M images (train + test/3 per epoch)"
                + (f"; sizes unknown for {', '.join(unknown)}" if unknown else ""))
+    macs = [w.macs for w in work if w.macs == w.macs]
+    if macs:  # ImageNet-scale inputs: the compute itself (unpruned networks: an upper bound for pruned ones)
+        click.echo(f"training compute: ≈ {sum(macs) / 1e18:,.1f} × 10^18 multiply-accumulates "
+                   f"(3 × forward per training image, 1 × per test image; pruned networks other than "
+                   f"predefined architectures counted at their unpruned size)")
     projections, uncovered = project(work, load_calibrations(home))
     for projection in projections:
         click.echo(f"  {describe(projection)}")

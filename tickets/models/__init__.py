@@ -21,6 +21,7 @@ from tickets.models.base import (
 )
 from tickets.models import vgg, resnet, lenet, wrn, mlp  # noqa: F401,I001  (fill the registry; listing order)
 from tickets.models import structured  # noqa: F401,E402  (channel-configurable networks for structured pruning)
+from tickets.models import imagenet  # noqa: F401,E402  (torchvision-built ImageNet networks, *_imagenet)
 
 __all__ = [
     "FAMILIES", "MODELS", "build_model", "check_compatible", "compatible", "count_prunable",

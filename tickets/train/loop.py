@@ -36,7 +36,9 @@ from .batches import eval_batches, is_streaming, make_loader, num_test_samples
 from .history import Diverged, EpochRecord, History
 from .masking import MaskEnforcer, check_mask, masks_equal
 from .midepoch import MidEpoch
+from .precision import backward_and_step, grad_scaler
 from .progress import Progress, StepCallback
+from .schedules import loss_options, make_scheduler, param_groups
 
 EpochCallback = Callable[[EpochRecord], None]
 PHASE_RE = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -52,9 +54,10 @@ def resolve_device(device: Any = None) -> torch.device:
 def autocast_factory(device: torch.device, precision: str) -> Callable[[], contextlib.AbstractContextManager]:
     """"fp32"/"tf32": no autocast ("tf32" is a backend setting, see backend_settings); "bf16": bf16
     autocast on any device (CPU autocast on the CPU)."""
-    if precision != "bf16":
+    if precision not in ("bf16", "fp16"):
         return contextlib.nullcontext
-    return functools.partial(torch.autocast, device_type=device.type, dtype=torch.bfloat16)
+    dtype = torch.float16 if precision == "fp16" else torch.bfloat16  # fp16: with loss scaling (precision.py)
+    return functools.partial(torch.autocast, device_type=device.type, dtype=dtype)
 
 
 @contextlib.contextmanager
@@ -90,10 +93,11 @@ def backend_settings(device: torch.device, precision: str = "fp32"):
 def evaluate(model: nn.Module, data: Any, device: Any = None, *, batch_size: int = 1000,
              precision: str = "fp32", channels_last: bool = False,
              forward: Callable[[torch.Tensor], torch.Tensor] | None = None,
-             loader: str = "reference") -> tuple[float, float]:
+             loader: str = "reference", top5: bool = False) -> tuple[float, ...]:
     """(mean cross-entropy, accuracy in percent) on the true test set, in eval mode (BN running
-    statistics). The model's train/eval mode is restored afterwards. One host sync at the end.
-    `loader` picks the streaming path's decoder for a file-backed dataset (ignored for tensors)."""
+    statistics); with `top5`, also the top-5 accuracy in percent. The model's train/eval mode is
+    restored afterwards. One host sync at the end. `loader` picks the streaming path's decoder for
+    a file-backed dataset (ignored for tensors)."""
     device = resolve_device(device)
     forward = model if forward is None else forward
     autocast = autocast_factory(device, precision)
@@ -101,6 +105,7 @@ def evaluate(model: nn.Module, data: Any, device: Any = None, *, batch_size: int
     model.eval()
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), dtype=torch.long, device=device)
+    correct5 = torch.zeros((), dtype=torch.long, device=device)
     try:
         options = {"loader": loader} if is_streaming(data) else {}
         for xb, yb in eval_batches(data, batch_size, device, channels_last, **options):
@@ -108,11 +113,19 @@ def evaluate(model: nn.Module, data: Any, device: Any = None, *, batch_size: int
                 out = forward(xb)
             loss_sum += F.cross_entropy(out.float(), yb, reduction="sum")
             correct += (out.argmax(1) == yb).sum()
+            if top5:
+                correct5 += top5_hits(out, yb)
     finally:
         model.train(was_training)
     n = max(num_test_samples(data), 1)
-    loss, hits = torch.stack([loss_sum.double(), correct.double()]).tolist()
-    return loss / n, 100.0 * hits / n
+    loss, hits, hits5 = torch.stack([loss_sum.double(), correct.double(), correct5.double()]).tolist()
+    return (loss / n, 100.0 * hits / n) + ((100.0 * hits5 / n,) if top5 else ())
+
+
+def top5_hits(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """How many labels are among the 5 highest logits (all of them when there are <= 5 classes)."""
+    k = min(5, out.shape[1])
+    return (out.topk(k, 1).indices == y[:, None]).any(1).sum()
 
 
 def train(model: nn.Module, data: Any, config, *, mask: Mapping[str, torch.Tensor] | None = None,
@@ -184,12 +197,13 @@ class _Phase:
         self.midepoch = MidEpoch(config, streaming, self.rundir, phase)
         try:
             fused = {"fused": True} if getattr(config, "fused_sgd", False) else {}
-            self.optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
+            self.optimizer = torch.optim.SGD(param_groups(model, config), lr=config.lr, momentum=config.momentum,
                                              weight_decay=config.weight_decay, nesterov=config.nesterov, **fused)
         except ValueError as exc:  # e.g. nesterov without momentum, negative weight decay
             raise UserError(f"bad optimiser setting: {exc}") from None
-        self.scheduler = torch.optim.lr_scheduler.MultiStepLR(
-            self.optimizer, milestones=list(config.milestones), gamma=config.gamma)
+        self.scheduler = make_scheduler(self.optimizer, config)
+        self.scaler = grad_scaler(device, config.precision)
+        self.loss_options = loss_options(config)
         self.generator = torch.Generator(device=device).manual_seed(int(seed))
         self.records: list[EpochRecord] = []
         self.start_epoch = 0
@@ -237,6 +251,8 @@ class _Phase:
         self.optimizer.load_state_dict(state["optimizer"])
         ckpt.restore_scheduler(self.scheduler, state["scheduler"])
         self.generator.set_state(state["generator"])
+        if self.scaler is not None and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
         torch.set_rng_state(state["torch_rng"])
         if self.device.type == "cuda" and state.get("cuda_rng") is not None:
             torch.cuda.set_rng_state(state["cuda_rng"], self.device)
@@ -273,11 +289,11 @@ class _Phase:
         started = time.perf_counter()
         lr = float(self.optimizer.param_groups[0]["lr"])
         train_loss, train_acc = self._train_pass(epoch)
-        test_loss, test_acc = self._evaluate()
+        test_loss, test_acc, test_top5 = self._evaluate(top5=True)
         val_acc = self._evaluate(self.held_out)[1] if self.held_out is not None else None
         self.scheduler.step()
         record = EpochRecord(self.phase, epoch, train_loss, train_acc, test_loss, test_acc, lr,
-                             time.perf_counter() - started, val_acc=val_acc)
+                             time.perf_counter() - started, val_acc=val_acc, test_top5=test_top5)
         self.records.append(record)
         if self.rundir is not None:
             self._publish(record)
@@ -301,11 +317,9 @@ class _Phase:
         for step, (xb, yb) in enumerate(self.loader.batches(self.generator, start=start), start + 1):
             with self.autocast():
                 out = self.forward(xb)
-                loss = F.cross_entropy(out, yb)
+                loss = F.cross_entropy(out, yb, **self.loss_options)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            enforcer.mask_grads()
-            opt.step()
+            backward_and_step(loss, opt, self.scaler, enforcer.mask_grads)
             enforcer.apply()
             batch_loss = loss.detach().float()
             loss_sum += batch_loss * yb.shape[0]
@@ -320,10 +334,10 @@ class _Phase:
         n = self.loader.num_samples
         return total / n, 100.0 * hits / n
 
-    def _evaluate(self, data: Any = None) -> tuple[float, float]:
+    def _evaluate(self, data: Any = None, top5: bool = False) -> tuple[float, ...]:
         return evaluate(self.model, self.data if data is None else data, self.device, batch_size=self.config.eval_batch_size,
                         precision=self.config.precision, channels_last=self.channels_last,
-                        forward=self.forward, loader=getattr(self.config, "loader", "reference"))
+                        forward=self.forward, loader=getattr(self.config, "loader", "reference"), top5=top5)
 
     def _publish(self, record: EpochRecord) -> None:
         """metrics line, weight snapshot, then checkpoint (the checkpoint is what marks the epoch
@@ -348,6 +362,7 @@ class _Phase:
             "scheduler": ckpt.scheduler_state(self.scheduler),
             "generator": self.generator.get_state(),
             "torch_rng": torch.get_rng_state(),
+            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
             "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
             "mask": self.mask,
             "records": [r.to_dict() for r in self.records],

@@ -44,6 +44,10 @@ def pack_key(stage: Any) -> str | None:
             return None  # each member would train on its own corrupted data
     elif stage.kind != "ticket" or spec["method"]["name"] not in PACKABLE_METHODS:
         return None
+    from tickets.train.schedules import packable
+
+    if not packable(spec["train"]):  # warmup/cosine/label smoothing/fp16: the stacked loop has none of them
+        return None
     return json.dumps({"kind": stage.kind, "dataset": spec["dataset"], "model": spec["model"],
                        "model_options": spec["model_options"], "train": spec["train"]},
                       sort_keys=True, default=str)
