@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from registry.errors import UserError
 from registry.identity import key_of
 from registry.sqlguard import reading_statement
-from registry.store import COLUMNS, Store
+from registry.columns import COLUMNS
+from registry.store import Store
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -59,10 +60,12 @@ def _reading(home: str | os.PathLike | None) -> Store:
 
 
 # ---------------------------------------------------------------------------------- reads
-def sql(query: str, params: Any = None, home: str | os.PathLike | None = None) -> "pd.DataFrame":
+def sql(query: str, params: Any = None, home: str | os.PathLike | None = None, *,
+        rows: bool = False) -> "pd.DataFrame":
     """Run one reading statement (SELECT, WITH, DESCRIBE, ...) on a locked read-only connection;
-    anything else, several statements, or file/network access is refused with a UserError."""
-    return _reading(home).frame(reading_statement(query), params, locked=True)
+    anything else, several statements, or file/network access is refused with a UserError.
+    `rows=True` returns `registry.store.Rows` (columns, row tuples) instead of a DataFrame."""
+    return _reading(home).frame(reading_statement(query), params, locked=True, rows=rows)
 
 
 check_read_only = reading_statement  # the older name

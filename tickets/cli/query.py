@@ -16,6 +16,11 @@ TABLE_ROWS = 200  # a terminal table longer than this helps nobody; csv/json car
 
 
 def _emit(frame, fmt: str, title: str | None = None) -> None:
+    """Print a DataFrame or `registry.store.Rows` as a terminal table, CSV or JSON."""
+    if fmt != "table" and not hasattr(frame, "to_csv"):  # Rows: csv/json keep pandas' exact forms
+        import pandas as pd
+
+        frame = pd.DataFrame(frame.rows, columns=list(frame.columns))
     if fmt == "csv":
         click.echo(frame.to_csv(index=False), nl=False)
         return
@@ -34,7 +39,8 @@ def _emit(frame, fmt: str, title: str | None = None) -> None:
         long_text = str(column) in ("spec", "deps", "traceback", "extra", "rundir")
         table.add_column(Text(str(column)), no_wrap=str(column) in ("key", "method", "dataset", "model", "check"),
                          overflow="ellipsis" if long_text else "fold", max_width=40 if long_text else None)
-    for row in frame.head(TABLE_ROWS).itertuples(index=False):
+    for row in (frame.rows[:TABLE_ROWS] if not hasattr(frame, "head")
+                else frame.head(TABLE_ROWS).itertuples(index=False)):
         table.add_row(*(Text("" if _missing(v) else _fmt(v)) for v in row))
     Console(width=max(120, Console().width)).print(table)
     shown = f" (showing the first {TABLE_ROWS}; --format csv or json gives all)" if len(frame) > TABLE_ROWS else ""
@@ -50,6 +56,12 @@ def _where_looked(home: str) -> None:
 
 
 def _missing(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return value != value
+    if isinstance(value, (str, int, list, dict)):
+        return False
     try:
         import pandas as pd
 
@@ -72,7 +84,7 @@ def sql(ctx: click.Context, query: str, fmt: str) -> None:
     """Run read-only SQL (SELECT/WITH/DESCRIBE/SHOW) over the store: runs, epochs, layers, results, run_results."""
     from registry import api
 
-    frame = api.sql(query, home=_home(ctx))
+    frame = api.sql(query, home=_home(ctx), rows=fmt == "table")
     _emit(frame, fmt)
     if frame.empty and fmt == "table":
         _where_looked(_home(ctx))

@@ -45,6 +45,14 @@ def _query(home: str):
     return Store(home).frame
 
 
+def _rows_query(home: str):
+    """Like `_query`, returning `registry.store.Rows`: a table needs no pandas (~0.5 s to import)."""
+    from registry.store import Store
+
+    store = Store(home)
+    return lambda sql, params=None: store.frame(sql, params, rows=True)
+
+
 def _store_here(home: str) -> None:
     """An empty report from a missing store is a wrong home far more often than no runs: say where."""
     from registry.store import Store
@@ -176,7 +184,7 @@ def _table(ctx, name, metric, interval, compare, strict, warn=True, study_name=N
         declared = replace_metric(declared, metric)
     _store_here(_home(ctx))
     try:
-        table = make_table(declared, query=_query(_home(ctx)), metric=metric, interval=interval,
+        table = make_table(declared, query=_rows_query(_home(ctx)), metric=metric, interval=interval,
                            compare=compare, folder=folder)
     except UserError as exc:  # "no runs in the store": name the store, a wrong home looks the same
         from registry.store import Store
