@@ -33,6 +33,19 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def _quote_hint(message: str) -> str:
+    """A column named like an SQL keyword (`check`) parses as the keyword: say to quote it."""
+    import re
+
+    from registry.columns import COLUMNS
+
+    near = re.search(r'at or near "([A-Za-z_]+)"', message)
+    word = near.group(1) if near else ""
+    if word and any(word.lower() == c for names in COLUMNS.values() for c in names):
+        return f'; {word} is an SQL keyword: quote the column as "{word.lower()}" (e.g. SELECT "{word.lower()}" FROM runs)'
+    return ""
+
+
 def reading_statement(query: str) -> Any:
     """The one reading statement `query` holds (a `duckdb.Statement`), or a UserError saying why not."""
     import duckdb
@@ -44,7 +57,7 @@ def reading_statement(query: str) -> Any:
     except duckdb.ParserException as exc:
         message = _first_line(exc).removeprefix("Parser Error: ")
         message = f"SQL {message}" if message.startswith("syntax error") else f"SQL syntax error: {message}"
-        raise UserError(message) from None
+        raise UserError(message + _quote_hint(message)) from None
     except duckdb.Error as exc:
         raise UserError(f"cannot read this query: {_first_line(exc)}") from None
     if not statements:

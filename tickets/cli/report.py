@@ -338,6 +338,13 @@ def _where(**given) -> dict:
     return {k.rstrip("_"): list(v) for k, v in given.items() if v}
 
 
+def _check_names(where: dict, ctx) -> None:
+    """A misspelt --method/--check/--model/--dataset: "unknown method 'snipp' (did you mean 'snip'?)"."""
+    from tickets.cli.names import check_names
+
+    check_names(where, _rows_query(_home(ctx)))
+
+
 def _labels():
     from tickets.labels import method_order, panel_label, series_label
 
@@ -410,6 +417,7 @@ def keep_ratios(ctx, keys, dataset_, model_, method_, check_, sparsity_, seed_, 
         raise UserError("choose runs with --key KEY (repeatable) or filters such as --method snip --sparsity 0.9")
     sql, params = keep_ratio_sql(keys, where)
     query = _query(_home(ctx))
+    _check_names(where, ctx)
     layers = query(sql, params or None)
     if layers.empty:
         count_sql, count_params = keep_ratio_sql(keys, where, count_runs=True)
@@ -440,8 +448,10 @@ def accuracy(ctx, dataset_, model_, method_, check_, sparsity_, seed_, variant_,
     if metric not in METRICS:
         raise UserError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
     options = _figure_options(size, title)
-    sql, params = accuracy_sql(_where(dataset_=dataset_, model_=model_, method_=method_, check_=check_,
-                                      sparsity_=sparsity_, seed_=seed_, variant_=variant_), metric)
+    where = _where(dataset_=dataset_, model_=model_, method_=method_, check_=check_, sparsity_=sparsity_,
+                   seed_=seed_, variant_=variant_)
+    _check_names(where, ctx)
+    sql, params = accuracy_sql(where, metric)
     stats = _query(_home(ctx))(sql, params or None)
     _drawn(plot_accuracy(stats, output, options=options, metric=metric, panel_label=panel_label, **_labels()))
 
@@ -461,6 +471,7 @@ def curves(ctx, dataset_, model_, method_, check_, sparsity_, seed_, variant_, o
     options = _figure_options(size, title)
     where = _where(dataset_=dataset_, model_=model_, method_=method_, check_=check_, sparsity_=sparsity_,
                    seed_=seed_, variant_=variant_)
+    _check_names(where, ctx)
     sql, params = curves_sql(where, phase)
     epochs = _query(_home(ctx))(sql, params or None)
     from tickets.labels import panel_label
@@ -491,8 +502,10 @@ def size_figure(ctx, dataset_, model_, method_, check_, sparsity_, seed_, varian
     why = size_columns_missing(list(query("SELECT * FROM run_results LIMIT 0", None).columns), measure)
     if why:
         raise UserError(why)
-    sql, params = size_sql(_where(dataset_=dataset_, model_=model_, method_=method_, check_=check_,
-                                  sparsity_=sparsity_, seed_=seed_, variant_=variant_), measure, metric)
+    where = _where(dataset_=dataset_, model_=model_, method_=method_, check_=check_, sparsity_=sparsity_,
+                   seed_=seed_, variant_=variant_)
+    _check_names(where, ctx)
+    sql, params = size_sql(where, measure, metric)
     stats = query(sql, params or None)
     _drawn(plot_size(stats, output, size=measure, options=options, metric=metric, panel_label=panel_label,
                      **_labels()))
