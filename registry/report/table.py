@@ -131,6 +131,12 @@ def resolve_rows(report: Report, stats: list[dict[str, Any]], group: Group) -> l
     auto = report.auto_rows
     present = matching(stats, group.where)
     combos = list(dict.fromkeys(tuple(rec.get(f) for f in auto.fields) for rec in present))
+    for key in auto.expected:  # a partly finished study: its rows stay, their cells say n/a
+        parts = key.split("/")
+        values = {"method": parts[0], "check": parts[1] if len(parts) > 1 else auto.default_check}
+        combo = tuple(values.get(f) for f in auto.fields)
+        if None not in combo and combo not in combos:
+            combos.append(combo)
     rows = []
     for combo in combos:
         where = dict(zip(auto.fields, combo))
