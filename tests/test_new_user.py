@@ -95,3 +95,45 @@ def test_an_unquoted_check_column_gets_a_hint_to_quote_it(tmp_path):
     result = CliRunner().invoke(cli, ["--home", str(tmp_path), "sql", "SELECT method, check FROM runs"])
     assert result.exit_code == 2
     assert 'quote the column as "check"' in result.output
+
+
+def _store_with_long_values(home: Path) -> str:
+    import json
+
+    import pandas as pd
+
+    from registry.store import Store
+
+    key = "0123456789abcdef"
+    extra = {"kept_weights": 26_620, "prunable_weights": 266_200, "seconds_per_epoch": 12.3456,
+             "wall_seconds": 40.1, "note": "a value long enough to be cut into fragments by a narrow column"}
+    runs = pd.DataFrame([dict(key=key, kind="pretrain", status="done", source="local", dataset="fashionmnist",
+                              model="lenet300", method="random_tickets", check="half_data_seed", sparsity=0.0,
+                              seed=0, variant="batch_size=128 epochs=3 milestones=2 nesterov=True", spec="{}")])
+    results = pd.DataFrame([dict(key=key, test_acc=86.123, best_test_acc=86.5, train_loss=0.31, test_loss=0.4,
+                                 achieved_sparsity=0.0, collapsed=False, seconds=40.0, extra=json.dumps(extra),
+                                 params=266_610, flops=266_200, dense_params=266_610, dense_flops=266_200)])
+    Store(home).add_new_runs({"runs": runs, "results": results})
+    return key, extra
+
+
+def test_runs_ls_and_show_never_cut_a_token_when_piped(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from tickets.cli.main import cli
+
+    key, extra = _store_with_long_values(tmp_path)
+    listed = CliRunner().invoke(cli, ["--home", str(tmp_path), "runs", "ls"])  # CliRunner's stdout is a pipe
+    assert listed.exit_code == 0, listed.output
+    row = [line for line in listed.output.splitlines() if key in line]
+    assert len(row) == 1  # one line per run, nothing folded onto the next
+    for token in ("pretrain", "random_tickets", "half_data_seed", "fashionmnist", "86.123"):
+        assert token in row[0], token
+    shown = CliRunner().invoke(cli, ["--home", str(tmp_path), "runs", "show", key[:6]])
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    extra_line = [line for line in lines if line.strip().startswith("extra ")]
+    assert extra_line and json.loads(extra_line[0].split(None, 1)[1]) == extra  # whole, parseable
+    assert any(line.split() == ["dense_flops", "266200"] for line in lines)

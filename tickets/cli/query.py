@@ -42,9 +42,21 @@ def _emit(frame, fmt: str, title: str | None = None) -> None:
     for row in (frame.rows[:TABLE_ROWS] if not hasattr(frame, "head")
                 else frame.head(TABLE_ROWS).itertuples(index=False)):
         table.add_row(*(Text("" if _missing(v) else _fmt(v)) for v in row))
-    Console(width=max(120, Console().width)).print(table)
+    Console(width=_table_width()).print(table)
     shown = f" (showing the first {TABLE_ROWS}; --format csv or json gives all)" if len(frame) > TABLE_ROWS else ""
     click.echo(f"{len(frame)} row{'s' if len(frame) != 1 else ''}{shown}")
+
+
+def _table_width() -> int:
+    """A terminal's width (at least 120); piped, wide enough that no cell wraps: a key, a kind or a
+    variant cut into `pretr`/`ain` is no use to grep, sort or copy."""
+    import sys
+
+    from rich.console import Console
+
+    if not sys.stdout.isatty():
+        return 10_000
+    return max(120, Console().width)
 
 
 def _where_looked(home: str) -> None:
@@ -150,8 +162,18 @@ def runs_show(ctx: click.Context, key: str) -> None:
         click.echo("spec         " + json.dumps(json.loads(run["spec"]), sort_keys=True))
     if not _missing(run.get("error")):
         click.echo(f"error        {run['error']}")
-    if not parts["result"].empty:
-        _emit(parts["result"].drop(columns=["key"]), "table", "result")
+    if not parts["result"].empty:  # one line per field: thirteen columns side by side cut the values short
+        result = parts["result"].drop(columns=["key"]).iloc[0].to_dict()
+        click.echo("result")
+        for name, value in result.items():
+            if _missing(value):
+                continue
+            if name == "extra" and isinstance(value, str):
+                try:
+                    value = json.dumps(json.loads(value), sort_keys=True)
+                except ValueError:
+                    pass
+            click.echo(f"  {name:<22} {_fmt(value)}")
     if not parts["epochs"].empty:
         _emit(parts["epochs"], "table", "epochs")
     if not parts["layers"].empty:
