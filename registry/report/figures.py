@@ -87,7 +87,7 @@ def _finish(fig: Any, axes: Any, used: int, options: FigureOptions, entries: Map
     for ax in list(axes.flat)[used:]:
         ax.set_visible(False)
     handles = list(entries.values()) + [h for h, _ in extra]
-    labels = list(entries) + [label for _, label in extra]
+    labels = [_fit_label(label, options) for label in list(entries) + [label for _, label in extra]]
     if handles:
         ncols = legend_columns(labels, options.width, options.font_size)
         fig.legend(handles, labels, loc="outside lower center", frameon=False, ncols=ncols,
@@ -99,6 +99,14 @@ def _finish(fig: Any, axes: Any, used: int, options: FigureOptions, entries: Map
     if options.title:
         fig.suptitle(options.title)
     return _save(fig, path)
+
+
+def _fit_label(label: str, options: FigureOptions) -> str:
+    """A legend entry wrapped onto lines no wider than the figure (a long one ran off the page)."""
+    import textwrap
+
+    chars = max(12, int(options.width * 72 / (0.55 * options.font_size)) - 6)
+    return "\n".join(textwrap.wrap(label, chars, break_on_hyphens=False)) if len(label) > chars else label
 
 
 def _sparsity_ticks(ax: Any, xs: Sequence[float]) -> dict[float, float]:
@@ -204,6 +212,15 @@ def keep_ratio_sql(keys: Sequence[str], where: Where, count_runs: bool = False) 
     return sql, params
 
 
+def distinct_variants(variants: "pd.Series") -> "pd.Series":
+    """Each variant string less the option settings every one of them has ("epochs=2 milestones=1"
+    on every line of a study says nothing in a legend; figure3 leaves shared options out too)."""
+    texts = variants.fillna("").astype(str)
+    token_sets = [set(t.split()) for t in texts.unique()]
+    shared = set.intersection(*token_sets) if token_sets else set()
+    return texts.map(lambda t: " ".join(tok for tok in t.split() if tok not in shared))
+
+
 def default_label(fields: Mapping[str, Any]) -> str:
     """A readable series label from a run's fields when the caller gives no naming."""
     parts = [str(fields.get("method"))]
@@ -248,8 +265,7 @@ def plot_keep_ratios(layers: "pd.DataFrame", path: str | Path, *, options: Figur
     if "variant" not in layers.columns:
         layers["variant"] = ""
     layers["variant"] = layers["variant"].fillna("")
-    if layers["variant"].nunique() <= 1:  # one variant for every line tells none apart: not in the legend
-        layers["variant"] = ""
+    layers["variant"] = distinct_variants(layers["variant"])  # options every line shares: not in the legend
     whole = layers.groupby("key")["keep_ratio"].transform(lambda s: bool((s >= 1.0).all()))
     dense_keys = sorted(set(layers.loc[whole.astype(bool), "key"]))
     warnings = []
@@ -348,10 +364,10 @@ def _panels(data: "pd.DataFrame") -> list[tuple[str, str]]:
 def _series(data: "pd.DataFrame", label: SeriesLabel, order: Sequence[str],
             with_sparsity: bool = False) -> MethodStyles:
     """Label each row's series (columns `series`, `smethod`, `squal`) and fix the series' styles."""
-    shared = data["variant"].nunique(dropna=False) <= 1  # one variant for every series tells none apart
+    variants = distinct_variants(data["variant"])  # options every series shares tell none apart
 
     def fields(r):
-        return {"method": r["method"], "check": r["check"], "variant": "" if shared else r["variant"],
+        return {"method": r["method"], "check": r["check"], "variant": variants[r.name],
                 "sparsity": r["sparsity"]}
 
     data["series"] = [label(fields(r)) + (f", {_sparsity_text(r['sparsity'])}" if with_sparsity and r["sparsity"]

@@ -1,0 +1,72 @@
+"""Legends of the any-study figures (issue 22, item 9): the reports' labels (L1-norm, Fine-tuned,
+Scratch-E/B), options every series shares left out, colour by method, and the legend inside the page
+and no taller than the plot. Checked on the drawn figure itself (the Figure the file is saved from)."""
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+import structured_store
+from registry.report import figures
+from tickets.cli.main import cli
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    home = tmp_path_factory.mktemp("structured")
+    structured_store.structured_store(home)
+    return home
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """Each saved figure's legend texts, its extent against the figure's, and its line colours."""
+    seen = []
+    save = figures._save
+
+    def capture(fig, path):
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        legend = fig.legends[0]
+        box, page = legend.get_window_extent(renderer), fig.bbox
+        plots = [ax.get_window_extent(renderer) for ax in fig.axes if ax.get_visible()]
+        from matplotlib.colors import to_hex
+
+        colours = {text.get_text(): to_hex(handle.get_color() if hasattr(handle, "get_color") else
+                                           handle.lines[0].get_color())
+                   for text, handle in zip(legend.get_texts(), legend.legend_handles)}
+        seen.append({"texts": [t.get_text() for t in legend.get_texts()], "colours": colours,
+                     "inside": box.x0 >= page.x0 - 1 and box.x1 <= page.x1 + 1,
+                     "taller": box.height > max(p.height for p in plots)})
+        return save(fig, path)
+
+    monkeypatch.setattr(figures, "_save", capture)
+    return seen
+
+
+@pytest.mark.parametrize("command", [["size"], ["keep-ratios", "--sparsity", "0.5"],
+                                     ["curves", "--sparsity", "0.5"]])
+def test_legends_use_report_labels_without_shared_options(home, drawn, tmp_path, command):
+    result = CliRunner().invoke(cli, ["--home", str(home), "figure", *command, "-o", str(tmp_path / "f.png")])
+    assert result.exit_code == 0, result.output
+    (legend,) = drawn
+    texts = " | ".join(legend["texts"])
+    for label in ("L1-norm, Fine-tuned", "L1-norm, Scratch-E", "L1-norm, Scratch-B", "Uniform scaling, Scratch-B"):
+        assert label in texts, texts
+    for raw in ("l1_filter", "retrain=", "epochs=2", "milestones=1", "channel_scale"):
+        assert raw not in texts, texts
+    assert legend["inside"] and not legend["taller"]
+    # one colour per method: the three pipelines of L1-norm share it, Uniform scaling has another
+    l1 = {c for t, c in legend["colours"].items() if t.startswith("L1-norm")}
+    uniform = {c for t, c in legend["colours"].items() if t.startswith("Uniform scaling")}
+    assert len(l1) == 1 and len(uniform) == 1 and l1 != uniform
+
+
+def test_a_long_label_wraps_inside_the_page():
+    from registry.report.style import FigureOptions, SIZES
+
+    options = FigureOptions(width=SIZES["column"])
+    label = "Some method (corrupted data) [" + " ".join(f"option{i}=value{i}" for i in range(12)) + "]"
+    wrapped = figures._fit_label(label, options)
+    longest = max(len(line) for line in wrapped.splitlines())
+    assert "\n" in wrapped and longest * 0.55 * options.font_size / 72 <= options.width
