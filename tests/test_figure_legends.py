@@ -37,7 +37,8 @@ def drawn(monkeypatch):
                    for text, handle in zip(legend.get_texts(), legend.legend_handles)}
         seen.append({"texts": [t.get_text() for t in legend.get_texts()], "colours": colours,
                      "inside": box.x0 >= page.x0 - 1 and box.x1 <= page.x1 + 1,
-                     "taller": box.height > max(p.height for p in plots)})
+                     "taller": box.height > max(p.height for p in plots),
+                     "ylim": [ax.get_ylim() for ax in fig.axes if ax.get_visible()]})
         return save(fig, path)
 
     monkeypatch.setattr(figures, "_save", capture)
@@ -70,3 +71,38 @@ def test_a_long_label_wraps_inside_the_page():
     wrapped = figures._fit_label(label, options)
     longest = max(len(line) for line in wrapped.splitlines())
     assert "\n" in wrapped and longest * 0.55 * options.font_size / 72 <= options.width
+
+
+def test_random_tickets_and_lr_rewinding_get_clearly_different_colours():
+    from registry.report.style import MethodStyles
+    from tickets.labels import method_order
+
+    styles = MethodStyles(method_order(), [(m, "") for m in method_order()])
+
+    def rgb(name):
+        colour = styles(name)["color"]
+        return [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
+
+    distance = sum((a - b) ** 2 for a, b in zip(rgb("random_tickets"), rgb("lrr"))) ** 0.5
+    assert distance > 90, (styles("random_tickets"), styles("lrr"))
+
+
+def test_figure_accuracy_leaves_collapsed_points_out_and_prints_check_labels(tmp_path, drawn):
+    import pandas as pd
+
+    from tickets.labels import method_order, series_label
+
+    rows = []
+    for check in ("none", "half_data_seed"):
+        for sparsity, mean, collapsed in ((0.5, 92.0, False), (0.9, 90.0, False), (0.999, 10.0, True)):
+            rows.append(dict(dataset="cifar10", model="vgg19", method="lrr", check=check, variant="",
+                             sparsity=sparsity, n=3, mean=mean, std=0.2, collapsed=collapsed))
+    stats = pd.DataFrame(rows)
+    fig_path, warnings = figures.plot_accuracy(stats, tmp_path / "acc.png", label=series_label,
+                                               order=method_order())
+    assert fig_path.exists()
+    (legend,) = drawn
+    assert "LR rewinding (seed code's half data)" in legend["texts"]
+    assert not any("half_data_seed" in t for t in legend["texts"])
+    assert any("left out 2 collapsed points" in w for w in warnings)
+    assert all(low > 50 for low, _ in legend["ylim"])  # the axis is not squashed down to chance

@@ -17,7 +17,7 @@ METHOD_LABELS = {
 CHECK_LABELS = {
     "random_labels": "random labels", "random_pixels": "random pixels", "corrupt": "corrupted data",
     "half_data": "half data", "rearrange": "layerwise rearrange", "shuffle_weights": "shuffled weights",
-    "reinit": "reinitialised", "half_data_seed": "half data (seed code)",
+    "reinit": "reinitialised", "half_data_seed": "seed code's half data",
 }
 # option settings a variant string carries that have a printed name (the reports' row labels)
 VARIANT_LABELS = {"retrain=finetune": "Fine-tuned", "retrain=scratch_e": "Scratch-E",

@@ -350,7 +350,8 @@ def accuracy_sql(where: Where, metric: str = "test_acc") -> tuple[str, list[Any]
     cond, params = _cond(where)
     sql = (f'SELECT dataset, model, method, "check", coalesce(variant, \'\') AS variant, '
            f'round(coalesce(sparsity, 0), 6) AS sparsity, count(*) AS n, avg("{metric}") AS mean, '
-           f'stddev_samp("{metric}") AS std FROM run_results WHERE {cond} '
+           f'stddev_samp("{metric}") AS std, bool_and(coalesce(collapsed, false)) AS collapsed '
+           f'FROM run_results WHERE {cond} '
            f"AND status IS DISTINCT FROM 'failed' AND \"{metric}\" IS NOT NULL GROUP BY ALL "
            f'ORDER BY dataset, model, method, "check", variant, sparsity')
     return sql, params
@@ -402,13 +403,22 @@ def plot_accuracy(stats: "pd.DataFrame", path: str | Path, *, options: FigureOpt
     if pruned.empty:
         raise UserError("only unpruned runs match those filters: nothing to draw against sparsity")
     styles = _series(pruned, label, order)
+    warnings = []
+    if "collapsed" in pruned.columns:  # a layer pruned away: accuracy at chance would squash the axis
+        gone = pruned[pruned["collapsed"].fillna(False).astype(bool)]
+        if not gone.empty:
+            warnings.append(f"left out {len(gone)} collapsed point{'s' if len(gone) != 1 else ''} (every seed "
+                            f"lost a whole layer; accuracy at chance): "
+                            + ", ".join(f"{s} at {_sparsity_text(p)}" for s, p in zip(gone["series"], gone["sparsity"])))
+            pruned = pruned[~pruned.index.isin(gone.index)]
+            if pruned.empty:
+                raise UserError("every pruned point matching those filters collapsed: nothing to draw")
     panels = _panels(pruned)
     xs = sorted(pruned["sparsity"].unique())
     ncols = options.columns(len(panels))
     nrows = math.ceil(len(panels) / ncols)
     entries: dict[str, Any] = {}
     extra: list[tuple[Any, str]] = []
-    warnings = []
     single = int((pruned["n"] == 1).sum())
     if single:
         warnings.append(f"{single} point{'s' if single != 1 else ''} rest on one seed (no error bar)")

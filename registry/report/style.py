@@ -14,9 +14,10 @@ from typing import Any, Iterable, Sequence
 
 from registry.errors import UserError
 
-# Okabe & Ito (2008), without yellow (too light on white), plus grey and dark red
+# Okabe & Ito (2008), without yellow (too light on white), plus grey, dark red and Tol's indigo (his
+# teal was a second bluish green: Random Tickets and LR rewinding looked alike)
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#E69F00", "#000000", "#882255",
-           "#999999", "#44AA99")
+           "#999999", "#332288")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
 LINESTYLES = ("-", "--", ":", "-.")
 
