@@ -47,3 +47,30 @@ def test_the_quickstart_report_keeps_rows_without_runs_as_n_a_in_every_format():
             assert len(lt) == 3 and all(line.endswith(",1") for line in lt), lt  # the missing flag
         else:
             assert "n/a" in text, fmt
+
+
+def test_collapsed_cells_are_named_by_row_and_column_and_never_cut_short():
+    """Table 3's caption said "Collapsed (never bold): LT [9] ... and 1 more": which cells?"""
+    report, _ = load_report(ROOT / "reports", "table3")
+    rows = []
+    for model in ("vgg19", "resnet32"):
+        for seed in range(3):
+            rows.append(dict(model=model, method="dense", check="none", sparsity=0.0, seed=seed, acc=93.0))
+            for method, check in (("lt", "none"), ("lrr", "shuffle_weights"), ("lrr", "half_data_seed"), ("lrr", "none")):
+                for sparsity in (0.9, 0.95, 0.98):
+                    dead = sparsity == 0.98 and (method == "lt" or model == "resnet32")
+                    rows.append(dict(model=model, method=method, check=check, sparsity=sparsity, seed=seed,
+                                     acc=10.0 if dead else 90.0 + seed, collapsed=dead))
+    runs = pd.DataFrame(rows)
+    runs["key"] = [f"k{i}" for i in range(len(runs))]
+    runs["dataset"], runs["kind"], runs["status"], runs["variant"] = "cifar10", "ticket", "done", ""
+    runs["test_acc"] = runs["best_test_acc"] = runs.pop("acc")
+    runs["collapsed"] = runs["collapsed"].fillna(False).astype(bool)
+    table = make_table(report, runs=runs)
+    note = next(n for n in table.footnotes if n.startswith("Collapsed (never bold)"))
+    assert "LT [9] at VGG19 98%, ResNet32 98%" in note
+    assert "Shuffle Weights at ResNet32 98%" in note and "Half Dataset at ResNet32 98%" in note
+    assert " more" not in note
+    latex = render(table, "latex")
+    caption = next(line for line in latex.splitlines() if line.startswith("\\caption{"))
+    assert latex.count("Bold:") == 1 and "Bold:" not in caption and "best\\_test\\_acc" not in caption
