@@ -200,10 +200,11 @@ def render_markdown(table: Table, **_: Any) -> str:
 
 
 @FORMATS.register("html", suffix=".html")
-def render_html(table: Table, figures: list[str] | None = None, index: str | None = None, **_: Any) -> str:
+def render_html(table: Table, figures: list[str] | None = None, index: str | None = None,
+                site: dict[str, Any] | None = None, **_: Any) -> str:
     """A standalone page (doctype, charset, title, CSS, sortable columns); `figures` are image
     paths shown under the table, `index` a link back to the index page."""
-    return render_template("report.html.j2", table, figures=figures or [], index=index)
+    return render_template("report.html.j2", table, figures=figures or [], index=index, site=site or {})
 
 
 @FORMATS.register("csv", suffix=".csv")

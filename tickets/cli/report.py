@@ -190,16 +190,17 @@ def _table(ctx, name, metric, interval, compare, strict, warn=True, study_name=N
         from registry.store import Store
 
         raise UserError(str(exc).replace("in the store", f"in the store {Store(_home(ctx)).path}", 1)) from None
-    if table.missing:
-        message = missing_message(declared, table.missing)
-        if strict:
-            raise UserError(message)
-        if warn:
-            click.echo(f"warning: {message}", err=True)
+    # pooled configurations first: a wrong average is worse than a missing one
     if table.mixed:
         more = f" and {len(table.mixed) - 3} more" if len(table.mixed) > 3 else ""
         message = (f"report {declared.name!r}: {len(table.mixed)} cells average runs that differ in more than "
                    f"the seed ({'; '.join(table.mixed[:3])}{more}); they are marked *")
+        if strict:
+            raise UserError(message)
+        if warn:
+            click.echo(f"warning: {message}", err=True)
+    if table.missing:
+        message = missing_message(declared, table.missing)
         if strict:
             raise UserError(message)
         if warn:
@@ -232,8 +233,11 @@ def _report_all(ctx, folder: Path, fmt, metric, interval, compare, strict, optio
     for declared, _ in load_all_in(report_folders()):
         page = {"name": declared.name, "title": declared.title, "file": None, "figure": None, "warning": ""}
         pages.append(page)
+        # a site page shows its own study's runs (study membership), never other studies' runs that
+        # happen to match its filters (a quickstart page pooling a Rethinking home's dense trainings)
+        own = study_name or (_study_name(declared) if fmt == "html" else None)
         try:
-            table = _table(ctx, declared.name, metric, interval, compare, strict, warn=False, study_name=study_name)
+            table = _table(ctx, declared.name, metric, interval, compare, strict, warn=False, study_name=own)
         except UserError as exc:
             page["warning"] = str(exc).split(": ", 1)[-1]
             click.echo(f"skipped {declared.name}: {exc}", err=True)
@@ -242,17 +246,57 @@ def _report_all(ctx, folder: Path, fmt, metric, interval, compare, strict, optio
             page["warning"] = f"{len(table.missing)} cells have no runs"
         figures = []
         if fmt == "html" and declared.figure is not None:
-            figure = _report_figure(ctx, declared, metric, folder / f"{declared.name}.svg")
+            import dataclasses
+
+            drawn = dataclasses.replace(declared, filters={**declared.filters, "study": own}) if own else declared
+            figure = _report_figure(ctx, drawn, metric, folder / f"{declared.name}.svg")
             if figure:
                 page["figure"] = figure
                 figures.append(figure)
-        extra = dict(options, figures=figures, index="index.html") if fmt == "html" else options
+        extra = options
+        if fmt == "html":
+            _write(folder / f"{declared.name}.csv", render(table, "csv"))
+            extra = dict(options, figures=figures, index="index.html",
+                         site=_provenance(ctx, table, own, csv=f"{declared.name}.csv"))
         page["file"] = f"{declared.name}{suffix}"
         _write(folder / page["file"], render(table, fmt, **extra))
         click.echo(f"wrote {folder / page['file']}", err=True)
     if fmt == "html":
         _write(folder / "index.html", render_index("tickets reports", _home(ctx), pages))
         click.echo(f"wrote {folder / 'index.html'}", err=True)
+
+
+def _study_name(declared) -> str | None:
+    """The name of the study a report declares (`study=`), None where it names none or cannot load."""
+    if not declared.study:
+        return None
+    from tickets.study import load_study
+
+    try:
+        return load_study(declared.study).name
+    except UserError:
+        return None
+
+
+def _provenance(ctx, table, study: str | None, csv: str) -> dict:
+    """What a site page says about itself: when it was made, from how many runs (per cell), with
+    which code versions, and its CSV."""
+    from datetime import datetime, timezone
+
+    from registry.store import Store
+
+    counts = [c.n for section in table.sections for row in section.rows for c in row.cells
+              if not c.blank and not c.missing]
+    versions = []
+    if study:
+        rows = Store(_home(ctx)).frame("SELECT DISTINCT code_version FROM runs WHERE code_version IS NOT NULL AND "
+                                       "list_contains(string_split(coalesce(studies, ''), ','), ?) ORDER BY 1",
+                                       [study], rows=True)
+        versions = [r[0] for r in rows.rows]
+    spread = f"{min(counts)}" if counts and min(counts) == max(counts) else \
+        (f"{min(counts)}–{max(counts)}" if counts else "0")
+    return {"made": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "runs": sum(counts),
+            "per_cell": spread, "code_versions": versions, "csv": csv}
 
 
 def _report_figure(ctx, declared, metric, path: Path) -> str | None:
