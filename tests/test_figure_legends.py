@@ -106,3 +106,38 @@ def test_figure_accuracy_leaves_collapsed_points_out_and_prints_check_labels(tmp
     assert not any("half_data_seed" in t for t in legend["texts"])
     assert any("left out 2 collapsed points" in w for w in warnings)
     assert all(low > 50 for low, _ in legend["ylim"])  # the axis is not squashed down to chance
+
+
+def test_figure3_at_column_width_keeps_one_network_per_column_and_its_y_label_whole(tmp_path, monkeypatch):
+    import report_store
+
+    home = tmp_path / "sanity"
+    report_store.build(home)
+    seen = {}
+    save = figures._save
+
+    def capture(fig, path):
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        axes = [ax for ax in fig.axes if ax.get_visible()]
+        seen["grid"] = [(round(ax.get_position().y0, 3), round(ax.get_position().x0, 3), ax.get_title())
+                        for ax in axes]
+        label = fig.get_supylabel()
+        seen["ylabel"] = label
+        box = fig._supylabel.get_window_extent(renderer)
+        seen["inside"] = box.y0 >= fig.bbox.y0 - 1 and box.y1 <= fig.bbox.y1 + 1 and box.x0 >= fig.bbox.x0 - 1
+        return save(fig, path)
+
+    monkeypatch.setattr(figures, "_save", capture)
+    result = CliRunner().invoke(cli, ["--home", str(home), "figure", "figure3", "--size", "column",
+                                      "-o", str(tmp_path / "f3.png")])
+    assert result.exit_code == 0, result.output
+    rows: dict = {}
+    columns: dict = {}
+    for y, x, title in seen["grid"]:
+        network, method = title.split(" / ")
+        rows.setdefault(y, set()).add(method)
+        columns.setdefault(x, set()).add(network)
+    assert all(len(m) == 1 for m in rows.values()), rows  # a row: one method, each network once
+    assert all(len(n) == 1 for n in columns.values()), columns  # a column: one network
+    assert seen["ylabel"] == "best test accuracy (%)" and seen["inside"]

@@ -8,6 +8,7 @@ panels, no title unless asked for, Type 42 fonts in PDF. The file type follows t
 warnings (series or runs left out, and why) for the caller to print."""
 from __future__ import annotations
 
+import collections
 import io
 import math
 from contextlib import contextmanager
@@ -125,6 +126,24 @@ def _sparsity_ticks(ax: Any, xs: Sequence[float]) -> dict[float, float]:
 
 # ---------------------------------------------------------------- a report's figure (Figure 3)
 
+def _arrange(options: FigureOptions, panels: list[tuple]) -> tuple[int, list[tuple]]:
+    """Panels per row, and the panels in grid order, such that a row never mixes values of the
+    outer panel field (Figure 3's VGG19 and ResNet32): rows of one outer value where their count
+    divides into rows, else one column per outer value (each row then one method), else one column."""
+    usual = options.columns(len(panels))
+    outer = list(dict.fromkeys(p[0] for p in panels))
+    per_outer = collections.Counter(p[0] for p in panels)
+    if len(outer) < 2 or len(set(per_outer.values())) != 1:
+        return usual, panels
+    k = per_outer[outer[0]]
+    if k % usual == 0:
+        return usual, panels
+    if usual == len(outer):  # transpose: column j holds outer value j, row i its i-th panel
+        by_outer = {o: [p for p in panels if p[0] == o] for o in outer}
+        return usual, [by_outer[o][i] for i in range(k) for o in outer]
+    return 1, panels
+
+
 def plot_report(report: Report, stats: "pd.DataFrame", path: str | Path,
                 options: FigureOptions | None = None, metric: str | None = None) -> Drawn:
     """One panel per distinct combination of the figure's panel fields; one line (mean ± std error
@@ -156,10 +175,12 @@ def plot_report(report: Report, stats: "pd.DataFrame", path: str | Path,
     styles = StyleBook(spec.series_labels, data[spec.series].dropna().unique())
     declared = list(spec.series_labels)
     warnings: list[str] = []
-    ncols = options.columns(len(panels))
+    ncols, panels = _arrange(options, panels)
     nrows = math.ceil(len(panels) / ncols)
     entries: dict[str, Any] = {}
     with _figure(options, nrows, ncols) as (fig, axes):
+        if nrows > 1:  # one label for the column of panels: a label per short panel is clipped
+            fig.supylabel(metric_label(metric or report.metric), fontsize=options.font_size)
         for i, (ax, panel) in enumerate(zip(axes.flat, panels)):
             part = data
             for name, value in zip(spec.panels, panel):
@@ -180,7 +201,7 @@ def plot_report(report: Report, stats: "pd.DataFrame", path: str | Path,
             ax.set_title(title)
             if spec.x != "sparsity":
                 ax.set_xlabel(spec.x)
-            if i % ncols == 0:
+            if i % ncols == 0 and nrows == 1:
                 ax.set_ylabel(metric_label(metric or report.metric))
             ax.grid(alpha=0.3)
         ordered = {spec.series_labels.get(s, str(s)): None for s in styles.order(data[spec.series].dropna())}
