@@ -141,3 +141,30 @@ def test_figure3_at_column_width_keeps_one_network_per_column_and_its_y_label_wh
     assert all(len(m) == 1 for m in rows.values()), rows  # a row: one method, each network once
     assert all(len(n) == 1 for n in columns.values()), columns  # a column: one network
     assert seen["ylabel"] == "best test accuracy (%)" and seen["inside"]
+
+
+def test_reliability_diagram_has_a_short_title_an_explained_shading_and_a_pdf(tmp_path, monkeypatch):
+    from tickets.evals.figures import reliability_diagram
+    from tickets.evals.run import _title
+
+    seen = {}
+    save = figures._save
+
+    def capture(fig, path):
+        top = fig.axes[0]
+        seen["title"] = top.get_title()
+        seen["legend"] = [t.get_text() for t in top.get_legend().get_texts()]
+        return save(fig, path)
+
+    monkeypatch.setattr(figures, "_save", capture)
+    bins = [{"lo": i / 10, "hi": (i + 1) / 10, "count": 10 * (i + 1), "accuracy": i / 10 + 0.02,
+             "confidence": i / 10 + 0.05} for i in range(10)]
+    title = _title({"model": "vgg19", "dataset": "cifar10"},
+                   {"columns": {"method": "snip", "check": "none", "sparsity": 0.9, "variant": "epochs=2 lr=0.05"}})
+    assert title == "VGG19 on CIFAR-10, SNIP 90%"
+    for suffix in ("png", "pdf"):
+        path = reliability_diagram(bins, tmp_path / f"reliability.{suffix}", title=title, ece=0.031)
+        assert path.stat().st_size > 1000
+    assert (tmp_path / "reliability.pdf").read_bytes().startswith(b"%PDF")
+    assert seen["title"] == "VGG19 on CIFAR-10, SNIP 90%, ECE 3.10%" and "\n" not in seen["title"]
+    assert "gap: |accuracy − confidence|" in seen["legend"]
