@@ -74,3 +74,34 @@ def test_collapsed_cells_are_named_by_row_and_column_and_never_cut_short():
     latex = render(table, "latex")
     caption = next(line for line in latex.splitlines() if line.startswith("\\caption{"))
     assert latex.count("Bold:") == 1 and "Bold:" not in caption and "best\\_test\\_acc" not in caption
+
+
+def test_split_keeps_a_narrow_one_level_table_whole_and_halves_a_wide_one():
+    from registry.report import AutoRows, Axis, Report
+    from registry.report.render import LatexLayout
+
+    report, _ = load_report(ROOT / "reports", "rethinking_l1")
+    rows = []
+    for model in ("vgg16_l1", "resnet56_l1"):
+        for seed in range(2):
+            rows.append(dict(model=model, method="dense", check="none", sparsity=0.0, seed=seed, spec="{}", acc=93.0))
+            for variant in ("A", "B"):
+                for retrain in ("finetune", "scratch_e", "scratch_b"):
+                    spec = '{"method": {"name": "l1_filter", "variant": "%s", "retrain": "%s"}}' % (variant, retrain)
+                    rows.append(dict(model=model, method="l1_filter", check="none", sparsity=0.5, seed=seed,
+                                     spec=spec, acc=92.0 + seed))
+    runs = pd.DataFrame(rows)
+    runs["key"] = [f"k{i}" for i in range(len(runs))]
+    runs["dataset"], runs["kind"], runs["status"], runs["variant"] = "cifar10", "ticket", "done", ""
+    runs["test_acc"] = runs["best_test_acc"] = runs.pop("acc")
+    runs["collapsed"] = False
+    table = make_table(report, runs=runs)
+    latex = render(table, "latex", layout=LatexLayout(split=True))
+    assert latex.count("\\begin{tabular}") == 1  # -A and -B stay side by side: cutting them apart helps no one
+    assert "pruned -A" in latex and "pruned -B" in latex
+    wide = Report(name="wide", title="Wide", columns=(Axis("sparsity"),), auto_rows=AutoRows(), seeds=1)
+    many = pd.DataFrame([dict(key=f"w{i}", dataset="cifar10", model="m", method="snip", check="none",
+                              sparsity=s, seed=0, test_acc=90.0, best_test_acc=90.0, variant="", kind="ticket",
+                              status="done", collapsed=False)
+                         for i, s in enumerate((0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8))])
+    assert render(make_table(wide, runs=many), "latex", layout=LatexLayout(split=True)).count("\\begin{tabular}") == 2
