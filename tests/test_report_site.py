@@ -17,6 +17,8 @@ def test_site_pages_only_for_reports_with_their_own_runs(tmp_path):
     quickstart_store(home)
     con = duckdb.connect(str(home / "store.duckdb"))
     con.execute("UPDATE runs SET studies = 'quickstart', code_version = 'tickets 0.1 torch 2.14.1+cpu'")
+    con.execute("INSERT INTO epochs SELECT key, 'train', e, 1.0 / e, 50 + 10 * e, 1.1 / e, 48 + 9 * e, 0.1, 1 "
+                "FROM runs, range(1, 4) t(e) WHERE sparsity IN (0.0, 0.98)")
     # another study's dense Fashion-MNIST training that the quickstart's filters would also catch
     con.execute("INSERT INTO runs (key, kind, status, source, dataset, model, method, \"check\", sparsity, seed, "
                 "variant, spec, studies) VALUES ('other-dense', 'pretrain', 'done', 'local', 'fashionmnist', "
@@ -33,6 +35,7 @@ def test_site_pages_only_for_reports_with_their_own_runs(tmp_path):
     assert 'href="quickstart.csv"' in page and (site / "quickstart.csv").is_file()
     assert "Made 20" in page and " UTC" in page
     assert "50.00" not in page  # the other study's run is not pooled into the Full Network row
+    assert (site / "quickstart-curves.svg").is_file() and 'src="quickstart-curves.svg"' in page
     index = (site / "index.html").read_text()
     body = index[index.index("<body>"):]
     assert body.index("quickstart.html") < body.index("No runs of their own studies yet")

@@ -255,6 +255,9 @@ def _report_all(ctx, folder: Path, fmt, metric, interval, compare, strict, optio
                 figures.append(figure)
         extra = options
         if fmt == "html":
+            curves = _page_curves(ctx, declared, own, folder / f"{declared.name}-curves.svg")
+            if curves:
+                figures.append(curves)
             _write(folder / f"{declared.name}.csv", render(table, "csv"))
             extra = dict(options, figures=figures, index="index.html",
                          site=_provenance(ctx, table, own, csv=f"{declared.name}.csv"))
@@ -264,6 +267,26 @@ def _report_all(ctx, folder: Path, fmt, metric, interval, compare, strict, optio
     if fmt == "html":
         _write(folder / "index.html", render_index("tickets reports", _home(ctx), pages))
         click.echo(f"wrote {folder / 'index.html'}", err=True)
+
+
+def _page_curves(ctx, declared, study: str | None, path: Path) -> str | None:
+    """The learning curves of a site page's runs (its own study's, within its filters), or None."""
+    from registry.report.figures import curves_sql, plot_curves
+    from tickets.labels import method_order, panel_label, series_label
+
+    where = {k: v for k, v in declared.filters.items() if not k.startswith("spec.")}
+    if study:
+        where["study"] = study
+    sql, params = curves_sql(where)
+    try:
+        epochs = _query(_home(ctx))(sql, params or None)
+        if epochs.empty:
+            return None
+        drawn, _ = plot_curves(epochs, path, label=series_label, order=method_order(), panel_label=panel_label)
+    except UserError as exc:
+        click.echo(f"no learning curves for {declared.name}: {exc}", err=True)
+        return None
+    return drawn.name
 
 
 def _study_name(declared) -> str | None:
