@@ -95,7 +95,7 @@ def main() -> None:
         verdict = "" if target is None else (f"target < {target:g} s  {'ok' if median < target else 'OVER'}")
         print(f"  {label:<{width}}  {median:6.2f} s  {verdict}")
     torch_s = rows[0][1]
-    print(f"  (each command as a fraction of `import torch`: "
+    print("  (each command as a fraction of `import torch`: "
           + ", ".join(f"{r[0].split(' ')[1]} {r[1] / torch_s:.2f}" for r in rows[3:]) + ")")
 
 

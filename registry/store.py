@@ -16,7 +16,6 @@ import fcntl
 import os
 import time
 import warnings
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, NamedTuple, Sequence
 

@@ -6,7 +6,6 @@ import http.server
 import os
 import socket
 import subprocess
-import sys
 import threading
 from pathlib import Path
 

@@ -3,8 +3,6 @@ own study, the absent ones in one short list at the end, and each page saying wh
 how many runs, with which code, beside its CSV."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
 from click.testing import CliRunner
 
