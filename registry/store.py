@@ -152,7 +152,7 @@ class Store:
         config = LOCKED if locked else {}
         if not self.path.exists():
             con = duckdb.connect(":memory:", config=dict(config))
-            _create_schema(con)
+            _create_schema(con, light=True)
         else:
             con = self._connect(read_only=True, config=config)
         try:
@@ -302,9 +302,13 @@ class Store:
             return insert_new_frames(con, frames)
 
 
-def _create_schema(con: Any) -> None:
-    """Tables and views, from registry.columns' plain DDL; a store lacking columns (an older version)
-    gets them added through the SQLModel declarations (`_migrate_schema`)."""
+def _create_schema(con: Any, light: bool = False) -> None:
+    """Tables (added columns included) and views. Writers go through the SQLModel declarations
+    (`_migrate_schema`), the source of truth; `light` (the empty in-memory schema a read of a missing
+    store gets) runs registry.columns' plain DDL instead, so that read imports no SQLAlchemy."""
+    if not light:
+        _migrate_schema(con)
+        return
     from registry.columns import COLUMNS, DDL
 
     for statement in DDL.values():
