@@ -168,3 +168,11 @@ def test_reliability_diagram_has_a_short_title_an_explained_shading_and_a_pdf(tm
     assert (tmp_path / "reliability.pdf").read_bytes().startswith(b"%PDF")
     assert seen["title"] == "VGG19 on CIFAR-10, SNIP 90%, ECE 3.10%" and "\n" not in seen["title"]
     assert "gap: |accuracy − confidence|" in seen["legend"]
+
+
+def test_keep_ratio_legend_says_a_shared_sparsity_and_seed_count_once(home, drawn, tmp_path):
+    result = CliRunner().invoke(cli, ["--home", str(home), "figure", "keep-ratios", "--sparsity", "0.5",
+                                      "-o", str(tmp_path / "k.png")])
+    assert result.exit_code == 0, result.output
+    (legend,) = drawn
+    assert not any("50%" in t or "seeds" in t for t in legend["texts"]), legend["texts"]

@@ -303,13 +303,22 @@ def plot_keep_ratios(layers: "pd.DataFrame", path: str | Path, *, options: Figur
     per_layer = (layers.groupby(group_fields + ["idx"], dropna=False)["keep_ratio"]
                  .agg(["mean", "min", "max"]).reset_index())
     seeds = layers.groupby(group_fields, dropna=False)["key"].nunique()
+    # what every line shares (one sparsity, one seed count) is said once, in a warning, not per entry
+    one_sparsity = layers["sparsity"].nunique() == 1 and per_layer.groupby(group_fields).ngroups > 1
+    one_count = seeds.nunique() == 1 and len(seeds) > 1
+    if one_sparsity or (one_count and int(seeds.iloc[0]) > 1):
+        shared = ([f"sparsity {_sparsity_text(layers['sparsity'].iloc[0])}"] if one_sparsity else []) + \
+                 ([f"mean of {int(seeds.iloc[0])} seeds"] if one_count and int(seeds.iloc[0]) > 1 else [])
+        warnings_shared = f"every line: {', '.join(shared)}"
+    else:
+        warnings_shared = ""
     series = []
     for fields, part in per_layer.groupby(group_fields, dropna=False, sort=False):
         info = dict(zip(group_fields, fields))
         text = (f"{info['model']} " if models > 1 else "") + label(info)
-        sp = _sparsity_text(info["sparsity"])
+        sp = "" if one_sparsity else _sparsity_text(info["sparsity"])
         n = int(seeds.loc[fields])
-        text += (f", {sp}" if sp else "") + (f" ({n} seeds)" if n > 1 else "")
+        text += (f", {sp}" if sp else "") + (f" ({n} seeds)" if n > 1 and not one_count else "")
         series.append((info["method"], (f"{info['model']} " if models > 1 else "") + _qualifier(info, True),
                        text, part.sort_values("idx")))
     styles = MethodStyles(order, [(m, q) for m, q, _, _ in series])
@@ -355,6 +364,8 @@ def plot_keep_ratios(layers: "pd.DataFrame", path: str | Path, *, options: Figur
             top = float(per_layer["max"].max())
             ax.set_ylim(0, 1.05 if top > 0.6 else max(0.05, top * 1.15))
         ax.grid(alpha=0.3)
+        if warnings_shared:  # said on the plot, where a reader of the figure sees it
+            ax.set_title(warnings_shared.removeprefix("every line: "), fontsize=options.font_size)
         return _finish(fig, axes, 1, options, entries, path, extra), warnings
 
 
