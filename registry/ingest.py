@@ -22,11 +22,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from registry.store import Store
 
 RESULT_FIELDS = ("test_acc", "best_test_acc", "train_loss", "test_loss", "achieved_sparsity",
-                 "collapsed", "seconds", "params", "flops", "dense_params", "dense_flops", "val_selected_test_acc")
+                 "collapsed", "seconds", "params", "flops", "dense_params", "dense_flops", "val_selected_test_acc",
+                 "test_top5")
 COUNT_FIELDS = ("params", "flops", "dense_params", "dense_flops")  # integers; absent in older runs
-EPOCH_FIELDS = ("train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds")
+EPOCH_FIELDS = ("train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds", "test_top5")
 LAYER_FIELDS = ("layer", "shape", "weights", "kept", "keep_ratio")
 RUNTIME_FIELDS = ("device", "gpu_model", "torch_version", "cuda_version", "threads")  # from meta.json
+PROVENANCE_FIELDS = ("git_commit", "git_dirty", "git_diff_hash", "env_hash", "torch_build",
+                     "data_fingerprint")  # from meta.json (registry/provenance.py)
 
 
 def _count(value: Any) -> int | None:
@@ -114,6 +117,7 @@ def _read_run(rundir: Path) -> dict[str, list[dict[str, Any]]]:
         **{name: meta.get(name) for name in RUNTIME_FIELDS},
     }
     run["threads"] = None if run["threads"] is None else int(run["threads"])
+    run.update(_provenance(meta, stage))
     for axis in AXES:
         run[axis] = columns.get(axis)
     run["sparsity"] = _float(run["sparsity"])
@@ -179,6 +183,15 @@ def _read_run(rundir: Path) -> dict[str, list[dict[str, Any]]]:
                 "weights": None if rec.get("weights") is None else int(rec["weights"]),
                 "kept": None if rec.get("kept") is None else int(rec["kept"]),
                 "keep_ratio": _float(rec.get("keep_ratio"))})
+    return out
+
+
+def _provenance(meta: Mapping[str, Any], stage: Mapping[str, Any]) -> dict[str, Any]:
+    from registry.provenance import stage_domain_version
+
+    out = {name: (None if meta.get(name) is None else str(meta[name])) for name in PROVENANCE_FIELDS}
+    out["git_dirty"] = None if meta.get("git_dirty") is None else bool(meta["git_dirty"])
+    out["domain_version"] = stage_domain_version(stage)
     return out
 
 

@@ -87,14 +87,19 @@ def _run(pack: Mapping[str, Any], members: list[tuple[Path, dict]], folder: Path
         rundirs = [rundir for rundir, _ in members]
         dep_dirs = [{role: Path(p) for role, p in (s.get("dep_dirs") or {}).items()} for s in stages]
 
-        def reporter(rundir: Path):
+        from registry.track.sink import sink_for
+
+        sinks = [sink_for(stage, rundir, meta) for stage, rundir, meta in zip(stages, rundirs, metas)]
+
+        def reporter(rundir: Path, sink):
             def report(progress: Mapping[str, Any]) -> None:
                 record = {**progress, "time": time.time()}
                 write_json(rundir / "progress.json", record)
                 write_json(folder / "progress.json", record)  # the executor watches the pack's folder
+                sink.event(progress)  # each member is its own tracked run, all from this process
             return report
 
-        outcomes = list(domain.run_packed(stages, rundirs, dep_dirs, [reporter(r) for r in rundirs]))
+        outcomes = list(domain.run_packed(stages, rundirs, dep_dirs, [reporter(r, k) for r, k in zip(rundirs, sinks)]))
         version = _code_version(domain)
         extra = runtime_meta(domain)
     except (KeyboardInterrupt, SystemExit):
@@ -103,11 +108,16 @@ def _run(pack: Mapping[str, Any], members: list[tuple[Path, dict]], folder: Path
         reason, tb = f"{type(exc).__name__}: {exc}", traceback.format_exc()
         return [{"meta": m, "error": reason, "traceback": tb} for m in metas]
     out = []
-    for meta, outcome in zip(metas, outcomes):
+    from registry.provenance import run_provenance
+
+    for meta, outcome, stage in zip(metas, outcomes, stages):
         meta.update(extra, code_version=version)
+        meta.update(run_provenance(domain, stage))
         if isinstance(outcome, BaseException):
             tb = "".join(traceback.format_exception(type(outcome), outcome, outcome.__traceback__))
             out.append({"meta": meta, "error": f"{type(outcome).__name__}: {outcome}", "traceback": tb})
         else:
             out.append({"meta": meta, "result": dict(outcome)})
+    for sink, item in zip(sinks, out):
+        sink.finish(item.get("result"), failed=item.get("error"))
     return out

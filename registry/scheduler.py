@@ -89,6 +89,9 @@ def run_study(study: Study, home: str | os.PathLike, *, workers: int | None = No
     if gpus and (int(runs_per_gpu) != 1 or share):  # runs sharing a GPU (registry/executors/gpu_slots.py)
         options.update(runs_per_gpu=int(runs_per_gpu), share=share or "processes")
     pack_size = int(runs_per_gpu) if share == "packed" else 1
+    from registry.track.choose import choose  # -X track=...: the trackers' option, not the executor's
+
+    choose(study, options.pop("track", None), lambda line: say(console, ("warning:", "yellow"), " ", line))
     runner = EXECUTORS.get(executor)(**options)  # unknown options fail here, before any planning
     if pack_size > 1 and runner.detached:  # a queued pack's members would look missing to the next plan
         raise UserError(f"--share packed works with the local executor only, not {executor!r}")

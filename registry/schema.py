@@ -53,6 +53,16 @@ class Run(SQLModel, table=True):
     torch_version: Optional[str] = None
     cuda_version: Optional[str] = None
     threads: Optional[int] = None
+    # Provenance (meta.json; registry/provenance.py): the checkout's commit, whether it had local
+    # changes and their hash, the installed packages' hash, torch's full build string, the data's
+    # fingerprint, and the domain version the stage was made under (1 unless its identity says).
+    git_commit: Optional[str] = None
+    git_dirty: Optional[bool] = None
+    git_diff_hash: Optional[str] = None
+    env_hash: Optional[str] = None
+    torch_build: Optional[str] = None
+    data_fingerprint: Optional[str] = None
+    domain_version: Optional[int] = None
 
 
 class Epoch(SQLModel, table=True):
@@ -66,6 +76,7 @@ class Epoch(SQLModel, table=True):
     test_acc: Optional[float] = _double()
     lr: Optional[float] = _double()
     seconds: Optional[float] = _double()
+    test_top5: Optional[float] = _double()  # top-5 test accuracy (percent); NULL for runs before it
 
 
 class Layer(SQLModel, table=True):
@@ -98,6 +109,7 @@ class Result(SQLModel, table=True):
     dense_flops: Optional[int] = Field(default=None, sa_column=Column(BigInteger))
     # test accuracy at the epoch of best held-out validation accuracy (runs with a val_split)
     val_selected_test_acc: Optional[float] = _double()
+    test_top5: Optional[float] = _double()  # final top-5 test accuracy (percent); NULL before it was recorded
 
 
 class Eval(SQLModel, table=True):

@@ -48,7 +48,7 @@ CREATE OR REPLACE VIEW run_results AS
 SELECT r.key, r.kind, r.status, r.source, r.dataset, r.model, r.method, r."check", r.sparsity,
        r.seed, coalesce(r.variant, '') AS variant, s.test_acc, s.best_test_acc, s.achieved_sparsity,
        s.collapsed, r.spec, coalesce(r.studies, '') AS studies, s.params, s.flops, s.dense_params, s.dense_flops,
-       s.val_selected_test_acc
+       s.val_selected_test_acc, s.test_top5, r.code_version, r.git_diff_hash, r.env_hash, r.data_fingerprint
 FROM runs r LEFT JOIN results s ON s.key = r.key
 """
 

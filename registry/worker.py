@@ -135,9 +135,11 @@ def run_stage(rundir: Path) -> int:
         if threads is not None:
             meta["threads"] = threads
         write_json(rundir / "meta.json", meta)
+        sink = None
         try:
             from registry.domain import load_domain
             from registry.plugins import import_plugins
+            from registry.provenance import run_provenance
 
             import_plugins(stage.get("plugins") or ())  # the study's own models, methods...: before the domain
             domain = load_domain(stage["domain"])
@@ -145,14 +147,20 @@ def run_stage(rundir: Path) -> int:
             if threads is not None and hasattr(domain, "set_threads"):
                 domain.set_threads(threads)
 
+            from registry.track.sink import sink_for
+
+            sink = sink_for(stage, rundir, meta)  # trackers (TICKETS_TRACK): a background thread, never raises
+
             def report(progress: Mapping[str, Any]) -> None:
                 write_json(rundir / "progress.json", {**progress, "time": time.time()})
+                sink.event(progress)
 
             dep_dirs = {role: Path(p) for role, p in (stage.get("dep_dirs") or {}).items()}
             try:
                 result = dict(domain.run(stage, rundir, dep_dirs, report))
             finally:
                 meta.update(runtime_meta(domain))
+                meta.update(run_provenance(domain, stage))  # git, environment, torch build, data
             _check_finite(result)
         except (KeyboardInterrupt, SystemExit):
             raise
@@ -161,10 +169,13 @@ def run_stage(rundir: Path) -> int:
             write_json(rundir / "meta.json", meta)
             reason = str(exc) if isinstance(exc, NanLoss) else f"{type(exc).__name__}: {exc}"
             write_json(rundir / "error.json", {"reason": reason, "traceback": traceback.format_exc()})
+            if sink is not None:
+                sink.finish(None, failed=reason)
             return FAILED
         meta["finished"] = time.time()
         write_json(rundir / "meta.json", meta)
         write_json(rundir / "result.json", result)
+        sink.finish(result)
         return 0
     finally:
         beat.stop.set()

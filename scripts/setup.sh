@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in dataset-fashion-mnist slurm-wlm munge; do
+# chromium: tests/test_track_ui.py checks in a headless browser that TensorBoard shows a run's curve
+for pkg in dataset-fashion-mnist slurm-wlm munge chromium; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -20,6 +20,7 @@ def _isolated_env(tmp_path, data_root, monkeypatch):
     monkeypatch.setenv("TICKETS_DATA", data_root)
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", os.environ.get("CUDA_VISIBLE_DEVICES", ""))
     monkeypatch.setenv("TICKETS_PLUGINS", os.environ.get("TICKETS_PLUGINS", ""))  # `--plugin` writes it
+    monkeypatch.setenv("TICKETS_TRACK", os.environ.get("TICKETS_TRACK", ""))  # `-X track=` writes it
     from registry.naming import Registry
 
     before = [(r, set(r.names())) for r in Registry.instances]

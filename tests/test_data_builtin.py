@@ -33,7 +33,8 @@ def test_unknown_dataset_lists_known():
     with pytest.raises(UserError, match=r"unknown dataset 'cifar11'.*known: cifar10, cifar100"):
         load_dataset("cifar11")
     with pytest.raises(UserError, match="unknown dataset"):
-        dataset_info("imagenet")
+        dataset_info("imagenet22k")
+    assert dataset_info("imagenet").shape == (3, 224, 224)  # issue 18: declared without its files
 
 
 @pytest.mark.skipif(not (DEBIAN_FASHION / "train-images-idx3-ubyte.gz").exists(),

@@ -47,8 +47,8 @@ def test_models_bad_input_exits_2_with_one_line():
     result = CliRunner().invoke(cli, ["models", "lenet5", "--dataset", "cifar10"])
     assert result.exit_code == 2
     assert "model lenet5 needs 28x28 grayscale input; dataset cifar10 is 3x32x32" in result.output
-    result = CliRunner().invoke(cli, ["models", "--dataset", "imagenet"])
-    assert result.exit_code == 2 and "unknown dataset 'imagenet'" in result.output
+    result = CliRunner().invoke(cli, ["models", "--dataset", "imagenet21k"])  # imagenet is known (issue 18)
+    assert result.exit_code == 2 and "unknown dataset 'imagenet21k'" in result.output
     result = CliRunner().invoke(cli, ["models", "resnet32", "-o", "depth=3"])
     assert result.exit_code == 2 and "accepted options: width" in result.output
 

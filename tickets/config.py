@@ -13,7 +13,10 @@ from registry.errors import UserError
 # convolutions on CUDA (the CPU computes fp32); "bf16": bf16 autocast. The default stays fp32 until a
 # measured accuracy parity (bench/gpu_check.sh) supports another; precision is part of a stage's
 # identity whenever it is not the default, so a key always names the numbers it produced.
-PRECISIONS = ("fp32", "tf32", "bf16")
+# "fp16": fp16 autocast with loss scaling (torch.amp.GradScaler; tickets/train/precision.py).
+PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
+SCHEDULES = ("step", "cosine")  # tickets/train/schedules.py
+LOADERS = ("reference", "gpu")  # tickets.train.streaming.LOADERS
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,18 @@ class TrainConfig:
     fused_sgd: bool = False  # torch.optim.SGD(fused=True): one kernel for the whole optimiser step
     # Fraction of the training set held out to select the epoch (tickets.train.validation); 0 = none.
     val_split: float = 0.0
+    # ImageNet recipes (issue 18, tickets/train/schedules.py); at these defaults training is as before.
+    schedule: str = "step"  # "step": milestones x gamma; "cosine": per-epoch cosine decay towards 0
+    warmup_epochs: int = 0  # linear warmup, epoch e < W at lr x (e + 1) / (W + 1)
+    label_smoothing: float = 0.0  # training loss only
+    bn_weight_decay: bool = True  # False: BatchNorm parameters get no weight decay
+    # Streaming datasets (issue 18, tickets/train/streaming.py): "reference" (PIL + torchvision in
+    # DataLoader workers) or "gpu" (batched decode_jpeg + augmentation on the device); tensors ignore it.
+    loader: str = "reference"
+    # Mid-epoch checkpoints (tickets/train/midepoch.py) every N steps / M minutes; 0 = off (streaming
+    # datasets then checkpoint every 20 minutes). They never change a result.
+    checkpoint_steps: int = 0
+    checkpoint_minutes: float = 0.0
 
     def validate(self) -> "TrainConfig":
         if self.epochs < 0:
@@ -45,10 +60,21 @@ class TrainConfig:
             raise UserError(f"lr must be > 0, got {self.lr}")
         if not 0.0 <= self.val_split < 1.0:
             raise UserError(f"val_split must be a fraction in [0, 1), got {self.val_split}")
+        if self.loader not in LOADERS:
+            raise UserError(f"unknown loader {self.loader!r}; known: {', '.join(LOADERS)}")
+        if self.checkpoint_steps < 0 or self.checkpoint_minutes < 0:
+            raise UserError(f"checkpoint_steps/checkpoint_minutes must be >= 0, got "
+                            f"{self.checkpoint_steps}/{self.checkpoint_minutes}")
         if self.precision not in PRECISIONS:
             raise UserError(f"unknown precision {self.precision!r}; known: {', '.join(PRECISIONS)}")
         if list(self.milestones) != sorted(self.milestones) or any(m < 0 for m in self.milestones):
             raise UserError(f"milestones must be increasing non-negative epochs, got {list(self.milestones)}")
+        if self.schedule not in SCHEDULES:
+            raise UserError(f"unknown schedule {self.schedule!r}; known: {', '.join(SCHEDULES)}")
+        if self.warmup_epochs < 0 or (self.epochs and self.warmup_epochs >= self.epochs):
+            raise UserError(f"warmup_epochs must be in [0, epochs), got {self.warmup_epochs} for {self.epochs} epochs")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise UserError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
         return self
 
     def scaled_to(self, epochs: int) -> "TrainConfig":
@@ -70,6 +96,9 @@ DATASET_DEFAULTS: dict[str, TrainConfig] = {
     "mnist": _PAPER,
     "fashionmnist": _PAPER,
     "synthetic": replace(_PAPER, epochs=4, milestones=(2, 3), batch_size=32, eval_batch_size=256),
+    # the PyTorch ImageNet example "Rethinking the Value of Network Pruning" trains with (and the usual
+    # ImageNet baseline): 90 epochs, lr 0.1 / 10 at 30 and 60, batch 256, wd 1e-4 (tickets/recipes.py)
+    "imagenet": replace(_PAPER, epochs=90, milestones=(30, 60), batch_size=256, eval_batch_size=250),
 }
 
 
@@ -94,7 +123,7 @@ def resolve(dataset: str, overrides: Mapping[str, Any] | None = None) -> TrainCo
         base = base.scaled_to(int(overrides["epochs"]))
     if "milestones" in overrides:
         overrides["milestones"] = tuple(int(m) for m in overrides["milestones"])
-    for name in ("lr", "momentum", "weight_decay", "gamma"):
+    for name in ("lr", "momentum", "weight_decay", "gamma", "label_smoothing", "checkpoint_minutes"):
         if name in overrides:
             overrides[name] = float(overrides[name])
     return replace(base, **overrides).validate()

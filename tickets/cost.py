@@ -4,8 +4,10 @@ calibration exists, the projected device-hours.
 Work of a stage = its training epochs x (training images + test images / 3): every epoch evaluates
 the test set, and a forward pass costs about a third of a training step. Epochs per method: the
 stage's schedule; `imp` trains `rounds` times (R-1 intermediate rounds and the final retraining);
-`wr` retrains the epochs after its rewind point; `scratch_b` at most `max_scale` times (its FLOPs
-ratio is known only after pruning, so the projection takes the cap: an upper bound).
+`wr` retrains the epochs after its rewind point; `scratch_b` (and a structured method's
+`retrain="scratch_b"`) at most `max_scale` times (its FLOPs ratio is known only after pruning, so
+the projection takes the cap: an upper bound), except `predefined` architectures, whose ratio is
+known at plan time. ImageNet-scale inputs also get the training compute in multiply-accumulates.
 
 Calibrations (`tickets calibrate`, tickets/train/calibrate.py) live in `<home>/calibration.json`, one
 entry per (model, input shape, batch size, device, runs per device, sharing mode, precision), each
@@ -14,6 +16,7 @@ for a device and sharing setting needs an entry for every (model, input shape, b
 missing stages; GPU-hours = work / aggregate images/s / 3600."""
 from __future__ import annotations
 
+import functools
 import json
 import math
 import time
@@ -26,7 +29,13 @@ EVAL_COST = 1 / 3  # a test image costs a third of a training image (forward onl
 
 # (training images, test images) of the datasets whose files may not be on this machine.
 SPLIT_SIZES = {"cifar10": (50_000, 10_000), "cifar100": (50_000, 10_000), "tinyimagenet": (100_000, 10_000),
-               "mnist": (60_000, 10_000), "fashionmnist": (60_000, 10_000), "svhn": (73_257, 26_032)}
+               "mnist": (60_000, 10_000), "fashionmnist": (60_000, 10_000), "svhn": (73_257, 26_032),
+               "imagenet": (1_281_167, 50_000)}  # ILSVRC-2012 train / val
+# Inputs at least this large get a compute estimate (multiply-accumulates of the network at the
+# dataset's resolution, e.g. 4.1 G per 224 px image for ResNet-50): building the network to count
+# costs a second or two, which small-image plans need not pay.
+COMPUTE_MIN_SIZE = 128
+TRAIN_COST = 3  # a training image costs about three forward passes (forward + backward)
 
 
 def gpu_visible() -> bool:
@@ -52,6 +61,8 @@ def split_sizes(dataset: str) -> tuple[int, int] | None:
     from tickets.data import load_dataset
 
     data = load_dataset(dataset)
+    if getattr(data, "streaming", False):  # file-backed: count files, build no label tensor
+        return data.num_train, data.num_test
     return len(data.y_train), len(data.y_test)
 
 
@@ -64,9 +75,32 @@ def stage_epochs(spec: Mapping[str, Any]) -> tuple[int, bool]:
         return epochs * int(method.get("rounds", 1)), False
     if name == "wr":
         return epochs - int(method.get("rewind_epoch", 0)), False
-    if name == "scratch_b":
+    if name == "scratch_b" or method.get("retrain") == "scratch_b":  # the structured pipelines' too
+        if name == "predefined" and method.get("arch"):  # a published architecture: its FLOPs ratio is known
+            return _predefined_scratch_b(spec, epochs, float(method.get("max_scale", 2.0))), False
         return int(math.ceil(epochs * float(method.get("max_scale", 2.0)))), True
     return epochs, False
+
+
+def trained_network(spec: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(model, options) of the network a stage trains: a `predefined` stage's published architecture,
+    else the cell's network (for other structured methods the unpruned one: an upper bound)."""
+    options = dict(spec.get("model_options") or {})
+    method = spec.get("method") or {}
+    if method.get("name") == "predefined" and method.get("arch"):
+        from tickets.pruning.structured.imagenet_presets import preset_options
+
+        options.update(preset_options(method["arch"]))
+    return spec["model"], options
+
+
+def _predefined_scratch_b(spec: Mapping[str, Any], epochs: int, max_scale: float) -> int:
+    from tickets.pruning.structured.methods import scratch_b_epochs
+
+    model, small = trained_network(spec)
+    dense = forward_macs(model, json.dumps(spec.get("model_options") or {}, sort_keys=True), spec["dataset"])
+    return scratch_b_epochs(epochs, dense, forward_macs(model, json.dumps(small, sort_keys=True), spec["dataset"]),
+                            max_scale)
 
 
 def calibration_key(model: str, shape: str, batch_size: int, device: str, runs: int, share: str,
@@ -87,6 +121,7 @@ class Work:
     epochs: int
     images: float  # training-image equivalents (train + test/3 per epoch)
     upper_bound: bool
+    macs: float = math.nan  # multiply-accumulates of the training (3 x forward per train image, 1 x per test image)
 
 
 def training_work(stages: Iterable[Any]) -> tuple[list[Work], list[str]]:
@@ -114,12 +149,36 @@ def training_work(stages: Iterable[Any]) -> tuple[list[Work], list[str]]:
             if spec.get("data_check") in ("half_data", "half_data_seed") and stage_kind(stage) == "pretrain":
                 n_train //= 2
             per_epoch = n_train + EVAL_COST * n_test
-        groups.setdefault(key, []).append((epochs, epochs * per_epoch, bound))
+        macs = math.nan
+        if sizes is not None and info.size >= COMPUTE_MIN_SIZE:
+            model, options = trained_network(spec)
+            forward = forward_macs(model, json.dumps(options, sort_keys=True), spec["dataset"])
+            macs = epochs * forward * (TRAIN_COST * n_train + n_test)
+        groups.setdefault(key, []).append((epochs, epochs * per_epoch, bound, macs))
         first.setdefault(key, spec["dataset"])
     work = [Work(model, shape, batch, precision, first[(model, shape, batch, precision)], len(items),
-                 sum(e for e, _, _ in items), sum(i for _, i, _ in items), any(b for _, _, b in items))
+                 sum(e for e, _, _, _ in items), sum(i for _, i, _, _ in items), any(b for _, _, b, _ in items),
+                 sum(m for _, _, _, m in items))
             for (model, shape, batch, precision), items in groups.items()]
     return work, sorted(unknown)
+
+
+@functools.lru_cache(maxsize=32)
+def forward_macs(model: str, options_json: str, dataset: str) -> int:
+    """Multiply-accumulates of one forward pass of the (unpruned) network on one image of `dataset`
+    (tickets/pruning/structured/cost.py's convention), built on the CPU with the global RNG restored."""
+    import torch
+
+    from tickets.data import dataset_info
+    from tickets.models import build_model
+    from tickets.pruning.structured.cost import count
+
+    info = dataset_info(dataset)
+    state = torch.random.get_rng_state()
+    try:
+        return count(build_model(model, info, **json.loads(options_json)), info.shape)["flops"]
+    finally:
+        torch.random.set_rng_state(state)
 
 
 def stage_kind(stage: Any) -> str:

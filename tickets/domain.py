@@ -144,7 +144,7 @@ class TicketsDomain:
 
         r = self.resolve(cell)
         stages = self.stages(r)
-        return stages + eval_stages(stages[-1], r["evals"], seed=r["seed"])
+        return stages + [versioned(s) for s in eval_stages(stages[-1], r["evals"], seed=r["seed"])]
 
     def stages(self, r: Mapping[str, Any]) -> list[Stage]:
         from tickets.config import defaults_for
@@ -166,6 +166,8 @@ class TicketsDomain:
         base_spec = {"dataset": r["dataset"], "model": r["model"], "model_options": r["model_options"],
                      "seed": r["seed"], "train": _plain_config(config)}
 
+        from tickets.versions import version_identity
+
         stages: list[Stage] = []
         if method.needs_pretrain or not method.prunes:
             identity = {"dataset": r["dataset"], "model": r["model"], "seed": r["seed"]}
@@ -184,6 +186,7 @@ class TicketsDomain:
             columns = {"dataset": r["dataset"], "model": r["model"], "method": "dense",
                        "check": data_check or "none", "sparsity": 0.0, "seed": r["seed"],
                        "variant": variant_label(pretrain_options, train_identity, options_variant)}
+            identity.update(version_identity("pretrain", columns))  # absent at version 1: keys unchanged
             stages.append(Stage("pretrain", identity, spec, columns))
         if not method.prunes:
             return stages
@@ -214,6 +217,7 @@ class TicketsDomain:
                    "variant": variant_label(method_identity, train_identity, options_variant,
                                             identity.get("retrain", {}))}
         deps = {"pretrain": stages[0].key} if method.needs_pretrain else {}
+        identity.update(version_identity("ticket", columns))  # absent at version 1: keys unchanged
         stages.append(Stage("ticket", identity, spec, columns, deps))
         return stages
 
@@ -346,11 +350,33 @@ class TicketsDomain:
 
         return run_packed(self, stages, rundirs, dep_dirs, reports)
 
+    def stage_version(self, kind: str, columns: Mapping[str, Any]) -> int:
+        """The domain version such a stage is made under today (tickets/versions.py): stored runs
+        below it are stale."""
+        from tickets.versions import stage_version
+
+        return stage_version(kind, columns)
+
+    def data_fingerprint(self, stage: Mapping[str, Any]) -> str | None:
+        """What the run's data was, as found here (tickets/data/fingerprint.py; meta.json, store)."""
+        from tickets.data.fingerprint import data_fingerprint
+
+        name = (stage.get("columns") or {}).get("dataset") or (stage.get("spec") or {}).get("dataset")
+        return data_fingerprint(str(name)) if name else None
+
     def runtime_info(self) -> dict[str, Any]:
         """device, gpu_model, torch_version, cuda_version, threads of this process (meta.json, store)."""
         from tickets.train.runtime import runtime_info
 
         return runtime_info()
+
+
+def versioned(stage: Stage) -> Stage:
+    """`stage` with the domain version its kind and columns get today (none at version 1)."""
+    from tickets.versions import version_identity
+
+    extra = version_identity(stage.kind, stage.columns)
+    return dataclasses.replace(stage, identity={**stage.identity, **extra}) if extra else stage
 
 
 def _seed(value: Any) -> int:

@@ -25,6 +25,9 @@ def check_structured(method, model: str, info, model_options: Mapping[str, Any],
 
     from tickets.models import build_model
 
+    if not getattr(method, "inspects_network", True):  # e.g. `predefined`: names its architecture
+        method.check_model(model, None, sparsity)
+        return
     state = torch.random.get_rng_state()
     try:
         net = build_model(model, info, **dict(model_options))

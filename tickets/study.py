@@ -74,6 +74,9 @@ class Grid:
     seeds: Sequence[int] = (0,)
     method_options: Mapping[str, Any] = field(default_factory=dict)
     train: Mapping[str, Any] = field(default_factory=dict)
+    # per-method training overrides on top of `train`, e.g. {"dense": {"epochs": 90}} (Random
+    # Pruning's ImageNet table: dense 90 epochs, sparse 100): one study, one epoch count per method
+    method_train: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     model_options: Mapping[str, Any] = field(default_factory=dict)
     exclude: Sequence[Exclusion] = ()
     # the fine-tuning schedule of structured pipelines (tickets.domain_structured), e.g. {"epochs": 40}
@@ -90,7 +93,14 @@ class Grid:
             options = dict(self.method_options.get(name, {})) if per_method else dict(self.method_options)
             if not isinstance(method, str):
                 options.update(to_plain(method))
-            out.append({"method": name, "method_options": options})
+            value = {"method": name, "method_options": options}
+            if name in self.method_train:  # the axis value wins over the grid's fixed `train`
+                value["train"] = {**dict(self.train), **dict(self.method_train[name])}
+            out.append(value)
+        unknown = sorted(set(self.method_train) - set(names))
+        if unknown:
+            raise UserError(f"method_train names method {unknown[0]!r}, which this grid does not have; "
+                            f"methods: {', '.join(dict.fromkeys(names))}")
         return out
 
     def compile(self) -> generic.Grid:
@@ -123,7 +133,7 @@ class Study:
 
     def __init__(self, name: str, *grids: Grid, description: str = "", domain: str = DEFAULT_DOMAIN,
                  resources: Mapping[str, Mapping[str, Any]] | None = None, plugins: Sequence[str] = (),
-                 **kw: Any):
+                 track: Sequence[str] | str = (), **kw: Any):
         """`resources` maps an executor to its options, e.g. `{"slurm": {"time": "08:00:00",
         "gpus_per_run": 1}}`; `-X NAME=VALUE` on the command line overrides them.
 
@@ -133,9 +143,14 @@ class Study:
         extra = kw.pop("grids", ())
         if kw:
             raise UserError(f"unknown Study option {sorted(kw)[0]!r}; known: grids, description, domain, "
-                            f"resources, plugins")
+                            f"resources, plugins, track")
         if isinstance(plugins, str):
             plugins = (plugins,)
+        # trackers fed live by every run of this study ("tensorboard", "mlflow:sqlite:///m.db", "wandb");
+        # registry/track; never part of a key
+        from registry.track.base import joined, parse
+
+        self.track = tuple(e for e in joined(parse(track)).split(",") if e)
         self.plugins = tuple(plugins)
         self.name = name
         self.grids = tuple(grids) + tuple(extra)

@@ -23,6 +23,7 @@ METRIC_SQL = {
     "test_acc": '"test_acc"',
     "best_test_acc": '"best_test_acc"',
     "val_selected_test_acc": '"val_selected_test_acc"',
+    "test_top5": '"test_top5"',  # final-epoch top-5 test accuracy (ImageNet tables)
     "params": '"params"',
     "flops": '"flops"',
     "params_reduction": '100.0 * (1 - "params" / nullif("dense_params", 0))',  # percent removed
@@ -34,12 +35,14 @@ SIZE_METRICS = ("params", "flops", "params_reduction", "flops_reduction")
 METRIC_LABELS = {"test_acc": "final-epoch test accuracy",
                  "best_test_acc": "best-epoch test accuracy (epoch selected on the test set)",
                  "val_selected_test_acc": "test accuracy at the best validation epoch",
+                 "test_top5": "final-epoch top-5 test accuracy",
                  "params": "parameters", "flops": "FLOPs (multiply-accumulates)",
                  "params_reduction": "Params ↓ (% of the unpruned network's parameters removed)",
                  "flops_reduction": "FLOPs ↓ (% of the unpruned network's FLOPs removed)"}
 PLAIN_FIELDS = ("key", "kind", "status", "source", "dataset", "model", "method", "check", "sparsity",
                 "seed", "variant", "test_acc", "best_test_acc", "achieved_sparsity", "collapsed",
-                "params", "flops", "dense_params", "dense_flops", "val_selected_test_acc")
+                "params", "flops", "dense_params", "dense_flops", "val_selected_test_acc",
+                "test_top5")
 SPARSITY_DIGITS = 6
 
 
@@ -125,12 +128,21 @@ def _stats_sql(report: Report, metric: str, table: str, extra: list[str], extra_
     clauses, params = where_sql(report.filters)
     value = METRIC_SQL.get(metric, f'"{metric}"')
     clauses = [*extra, "status IS DISTINCT FROM 'failed'", f'({value}) IS NOT NULL', *clauses]
-    sql = (f"SELECT {select}, count(*) AS n, count(DISTINCT seed) AS seeds, "
+    sql = (f"SELECT {select}, count(*) AS n, count(DISTINCT seed) AS seeds, {PROVENANCE_SQL}, "
            f"avg({value}) AS mean, stddev_samp({value}) AS std, "
            f"min({value}) AS lo, max({value}) AS hi, {accuracy}"
            f"bool_and(coalesce(collapsed, false)) AS all_collapsed "
            f"FROM {table} WHERE {' AND '.join(clauses)} GROUP BY ALL")
     return sql, [*extra_params, *params]
+
+
+# What made each cell's runs besides their spec (registry/provenance.py): the code (version string
+# plus the hash of uncommitted changes), the installed environment, the data. The table marks a cell
+# whose runs differ in any of them (table._mixture); runs that did not record one are not counted.
+PROVENANCE_COLUMNS = ("code_version", "git_diff_hash", "env_hash", "data_fingerprint")
+PROVENANCE_SQL = ("list_distinct(list(CASE WHEN code_version IS NULL THEN NULL "
+                  "ELSE concat_ws(' dirty ', code_version, git_diff_hash) END)) AS code_versions, "
+                  "list_distinct(list(env_hash)) AS envs, list_distinct(list(data_fingerprint)) AS datas")
 
 
 def stats_from_query(report: Report, query: Query, metric: str | None = None) -> "pd.DataFrame":
@@ -142,6 +154,7 @@ def stats_from_query(report: Report, query: Query, metric: str | None = None) ->
 def stats_from_frame(report: Report, runs: "pd.DataFrame", metric: str | None = None) -> "pd.DataFrame":
     """Per-cell statistics of a frame of `run_results` rows (missing columns count as null)."""
     import duckdb
+    import pandas as pd
 
     runs = runs.copy()
     for name in PLAIN_FIELDS:
@@ -151,9 +164,12 @@ def stats_from_frame(report: Report, runs: "pd.DataFrame", metric: str | None = 
         runs["spec"] = "{}"
     if "studies" not in runs.columns:
         runs["studies"] = None
+    for name in PROVENANCE_COLUMNS:  # frames from before provenance, or made by hand
+        runs[name] = runs[name].astype("string") if name in runs.columns else pd.Series(
+            [None] * len(runs), index=runs.index, dtype="string")
     runs["spec"] = runs["spec"].map(lambda s: s if isinstance(s, str) or s is None else json.dumps(s))
     runs = runs.astype({"sparsity": "float64", "test_acc": "float64", "best_test_acc": "float64",
-                        "val_selected_test_acc": "float64",
+                        "val_selected_test_acc": "float64", "test_top5": "float64",
                         **{c: "float64" for c in ("params", "flops", "dense_params", "dense_flops")}})
     runs["collapsed"] = runs["collapsed"].astype("boolean")
     con = duckdb.connect(":memory:")

@@ -13,7 +13,7 @@ from registry.errors import UserError
 from registry.report.aggregate import METRIC_LABELS, SIZE_METRICS, matching, records
 from registry.report.bolding import Candidate, bold_mask
 from registry.report.intervals import INTERVALS
-from registry.report.paper import PaperValue, lookup
+from registry.report.paper import UNCONFIRMED_MARK, PaperValue, lookup
 from registry.report.spec import Group, Report, Row
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -178,7 +178,15 @@ def _mixture(part: list[dict[str, Any]]) -> str:
         return "pools variants " + ", ".join(repr(v) if v else "'' (defaults)" for v in variants)
     if any(rec.get("seeds") is not None and int(rec["n"]) > int(rec["seeds"]) for rec in part):
         return "holds repeated seeds"
-    return ""
+    pooled = []
+    for label, column in (("code versions", "code_versions"), ("environments", "envs"),
+                          ("data fingerprints", "datas")):
+        values = set()
+        for rec in part:
+            values.update(v for v in (rec.get(column) if rec.get(column) is not None else ()) if v is not None)
+        if len(values) > 1:
+            pooled.append(f"{len(values)} {label}")
+    return "pools runs of " + ", ".join(pooled) if pooled else ""
 
 
 def _pooled(part: list[dict[str, Any]], chance: dict[str, float]) -> tuple[int, float | None, float | None, bool]:
@@ -295,11 +303,14 @@ def build_table(report: Report, stats: "pd.DataFrame", *, metric: str | None = N
                 if paper is not None and not c.blank:
                     c.paper = lookup(list(paper), trow.key, c.coords)
                     if c.paper is not None:
-                        c.paper_mean_s = _fmt(c.paper.mean, d)
+                        c.paper_mean_s = _fmt(c.paper.mean, d) + ("" if c.paper.confirmed else UNCONFIRMED_MARK)
                         c.paper_std_s = _fmt(c.paper.std, d)
                         c.diff_s = f"{round(c.diff, d) + 0.0:+.{d}f}" if c.diff is not None else ""
     if missing:
         footnotes.append("n/a: no runs in the store")
+    if any(c.paper is not None and not c.paper.confirmed for s in sections for r in s.rows for c in r.cells):
+        footnotes.append(f"paper value with {UNCONFIRMED_MARK}: not confirmed against a copy of its source "
+                         f"(see the report's paper file)")
     collapsed_cells: dict[str, list[str]] = {}  # "row (block)" -> the columns it collapsed in
     for section in sections:
         for trow in section.rows:

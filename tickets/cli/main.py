@@ -26,6 +26,7 @@ COMMANDS = {
     "store": ("tickets.cli.query:store", "Export, import and re-ingest the results store."),
     "report": ("tickets.cli.report:report", "Render a declared report (paper tables, quickstart)."),
     "figure": ("tickets.cli.report:figure", "Draw a figure (Figure 3; accuracy, curves, size, keep ratios of any runs)."),
+    "export": ("tickets.cli.export:export", "Write finished runs to TensorBoard, MLflow or W&B (idempotent)."),
     "calibrate": ("tickets.cli.calibrate:calibrate", "Measure training images/s on a CPU or GPU for cost projections."),
 }
 

@@ -78,10 +78,10 @@ def _print_models(rows: list[dict], info, show_layers: bool) -> None:
     table = Table(title=f"Models for {info.name} ({info.describe_shape()}, {info.num_classes} classes)")
     table.add_column("model", no_wrap=True)  # a name is data: never cut (a plugin's names are long)
     table.add_column("family", overflow="fold")
-    table.add_column("prunable weights", justify="right")
+    table.add_column("prunable weights", justify="right", no_wrap=True)  # a count is never cut either
     table.add_column("layers", justify="right")
-    table.add_column("depth · block · widths")
-    table.add_column("options")
+    table.add_column("depth · block · widths", overflow="fold")
+    table.add_column("options", overflow="fold")
     for row in rows:
         opts = escape(", ".join(f"{k}={v}" for k, v in row["options"].items()) or "-")
         shape = (f"{row['depth']} · {row['block']} · {'-'.join(map(str, row['widths']))}"
@@ -126,7 +126,8 @@ def datasets(root: str | None, as_json: bool) -> None:
         rows.append({
             "dataset": name, "shape": list(info.shape), "classes": info.num_classes,
             "present": found is not None or (source.cached and cache.exists()),
-            "found_at": str(found) if found is not None and source.cached else None,
+            "found_at": str(found) if found is not None and (source.cached or source.files) else None,
+            "streamed": source.files,  # file-backed (imagenet, image folders): read while training
             "cached": source.cached and cache.exists(), "cache": str(cache) if source.cached else None,
             "expected": source.expected(base),
         })
@@ -146,6 +147,8 @@ def datasets(root: str | None, as_json: bool) -> None:
             status, where = "[green]cached[/green]", row["cache"]
         elif row["present"]:
             status, where = "[green]yes[/green]", row["found_at"] or row["expected"]
+            if row["streamed"]:
+                status = "[green]yes (streamed)[/green]"
         else:
             status, where = "[red]no[/red]", f"expected {row['expected']}"
         table.add_row(row["dataset"], "x".join(map(str, row["shape"])), str(row["classes"]), status, escape(where))

@@ -122,12 +122,16 @@ def axis_filters(command):
                    "epoch and heartbeat age.")
 @click.option("--kind")
 @click.option("--study", help="Only runs this study asked for.")
+@click.option("--stale", is_flag=True, help="Only runs made by an older domain version than their spec gets "
+                                            "today (a study would train them again; `runs rm --stale`).")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.pass_context
-def runs_ls(ctx: click.Context, fmt: str, **filters) -> None:
+def runs_ls(ctx: click.Context, fmt: str, stale: bool, **filters) -> None:
     """List runs, filtered by axis values."""
     from registry import api
 
+    if stale:
+        filters["key"] = stale_keys(ctx) or ["-"]  # "-" is no key: an empty selection
     if filters.get("status") == "running":
         filters.pop("status")
         frame = api.running(home=_home(ctx), **filters)
@@ -140,6 +144,15 @@ def runs_ls(ctx: click.Context, fmt: str, **filters) -> None:
     _emit(frame, fmt)
     if frame.empty and fmt == "table":  # say where we looked: a wrong working folder looks like no runs
         _where_looked(_home(ctx))
+
+
+def stale_keys(ctx: click.Context) -> list[str]:
+    """Stored runs made by an older domain version (registry/stale.py, tickets/versions.py)."""
+    from registry.domain import load_domain
+    from registry.stale import stale_keys as find
+    from registry.store import Store
+
+    return find(Store(_home(ctx)), load_domain(os.environ.get("TICKETS_DOMAIN") or "tickets.domain:DOMAIN"))
 
 
 @runs.command("show")
@@ -155,9 +168,11 @@ def runs_show(ctx: click.Context, key: str) -> None:
     run = parts["run"].iloc[0].to_dict()
     click.echo(f"key          {run['key']}")
     for name in ("kind", "status", "source", "dataset", "model", "method", "check", "sparsity", "seed",
-                 "rundir", "host", "started", "finished", "code_version", "studies", "deps"):
+                 "rundir", "host", "started", "finished", "code_version", "studies", "deps",
+                 "git_commit", "git_dirty", "git_diff_hash", "env_hash", "torch_build", "data_fingerprint",
+                 "domain_version"):
         if not _missing(run.get(name)):
-            click.echo(f"{name:<13}{run[name]}")
+            click.echo(f"{name + ' ':<13}{run[name]}")
     if not _missing(run.get("spec")):
         click.echo("spec         " + json.dumps(json.loads(run["spec"]), sort_keys=True))
     if not _missing(run.get("error")):

@@ -17,9 +17,11 @@ __all__ = ["runs"]
 @click.option("--kind")
 @click.option("--dependents", "with_dependents", is_flag=True,
               help="Also remove the runs that depend on these (e.g. tickets of a removed pretraining).")
+@click.option("--stale", is_flag=True, help="The runs made by an older domain version (`runs ls --stale`).")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_context
-def runs_rm(ctx: click.Context, keys: tuple[str, ...], with_dependents: bool, yes: bool, **filters) -> None:
+def runs_rm(ctx: click.Context, keys: tuple[str, ...], with_dependents: bool, yes: bool, stale: bool,
+            **filters) -> None:
     """Remove runs: their run directories and store rows. KEYS are run keys (a unique prefix of at
     least 4 characters is enough); the filters select runs like `runs ls` does. A study that needs
     a removed run runs it again."""
@@ -29,6 +31,10 @@ def runs_rm(ctx: click.Context, keys: tuple[str, ...], with_dependents: bool, ye
 
     store = Store(ctx.obj["home"])
     filters = {k: v for k, v in filters.items() if v is not None}
+    if stale:
+        from tickets.cli.query import stale_keys
+
+        filters["key"] = stale_keys(ctx) or ["-"]  # "-" is no key: an empty selection
     if not keys and not filters:
         raise UserError("give run keys or at least one filter (--method snip, --status failed, ...); "
                         "nothing removed")

@@ -93,6 +93,7 @@ def plan(ctx: click.Context, file: str) -> None:
     _print_plan(p, f"study {s.name}")
     _cost(p, _home(ctx))
     _readiness(p)
+    _stale(ctx, s.name)
     from tickets.pruning.ratio_warnings import study_ratio_warnings
 
     for line in study_ratio_warnings(p.stages.values()):
@@ -122,6 +123,11 @@ def _cost(plan, home: str) -> None:
     click.echo(f"training work of {what}: {bound}{epochs:,} epochs, "
                f"{images / 1e6:,.1f} M images (train + test/3 per epoch)"
                + (f"; sizes unknown for {', '.join(unknown)}" if unknown else ""))
+    macs = [w.macs for w in work if w.macs == w.macs]
+    if macs:  # ImageNet-scale inputs: the compute itself (unpruned networks: an upper bound for pruned ones)
+        click.echo(f"training compute: ≈ {sum(macs) / 1e18:,.1f} × 10^18 multiply-accumulates "
+                   f"(3 × forward per training image, 1 × per test image; pruned networks other than "
+                   f"predefined architectures counted at their unpruned size)")
     projections, uncovered = project(work, load_calibrations(home))
     for projection in projections:
         click.echo(f"  {describe(projection)}")
@@ -132,6 +138,27 @@ def _cost(plan, home: str) -> None:
         for w in uncovered:
             click.echo(f"  no throughput calibration for {w.model} {w.shape} batch {w.batch_size} {w.precision}: "
                        f"`tickets calibrate --model {w.model} --dataset {w.dataset}{' ' if on[0].startswith('-') else ''}{on[0]} projects {on[1]}")
+
+
+def _stale(ctx: click.Context, name: str) -> None:
+    """This study's stored runs made by an older domain version: its plan trains them again."""
+    from registry import api
+    from tickets.cli.query import stale_keys
+
+    stale = stale_keys(ctx)
+    if not stale:
+        return
+    frame = api.runs(home=_home(ctx), key=stale, study=name)
+    if frame.empty:
+        return
+    n = len(frame)
+    click.echo(f"{n} stored run{'s' if n != 1 else ''} of this study {'were' if n != 1 else 'was'} made by an older "
+               f"domain version (trained again under the new keys; `tickets runs rm --stale` drops them):")
+    for row in frame.head(20).to_dict("records"):
+        click.echo(f"  {row['key']} {row['kind']} {row['method']} sparsity {row['sparsity']:g} seed {row['seed']} "
+                   f"(domain version {row['domain_version']})")
+    if len(frame) > 20:
+        click.echo(f"  ... and {len(frame) - 20} more (`tickets runs ls --stale --study {name}`)")
 
 
 def _readiness(plan) -> None:
@@ -238,10 +265,12 @@ def cancel(ctx: click.Context, file: str) -> None:
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="CPU worker processes (default 1).")
 @click.option("--gpus", help="Comma-separated GPU ids.")
 @click.option("--retry-failed", is_flag=True)
+@click.option("--track", metavar="TRACKERS", help="Stream the run to tensorboard, mlflow and/or wandb "
+                                                  "(comma-separated; as `study run -X track=...`).")
 @click.pass_context
 def run_one(ctx: click.Context, dataset: str, model: str, method: str, sparsity: float, check: str, seed: int,
             opt: tuple[str, ...], settings: tuple[str, ...], workers: int, gpus: str | None,
-            retry_failed: bool) -> None:
+            retry_failed: bool, track: str | None) -> None:
     """Run one cell through the registry (deduped like any study cell)."""
     from registry.scheduler import run_study
     from tickets.study import DEFAULT_DOMAIN, one_cell_study
@@ -252,7 +281,8 @@ def run_one(ctx: click.Context, dataset: str, model: str, method: str, sparsity:
 
     s = one_cell_study(cell, domain=DEFAULT_DOMAIN)
     with resumable():
-        outcome = run_study(s, _home(ctx), workers=workers, gpus=_gpus(gpus), retry_failed=retry_failed)
+        outcome = run_study(s, _home(ctx), workers=workers, gpus=_gpus(gpus), retry_failed=retry_failed,
+                            executor_options={"track": track} if track else None)
     if not outcome.exit_code:
         from registry.plan import expand
 

@@ -3,8 +3,10 @@
     info = dataset_info("cifar10")        # no file access
     data = load_dataset("cifar10")         # uint8 [N, C, H, W] + int64 labels, from the cache
 Root: argument, else $TICKETS_DATA, else ~/.cache/tickets/data. Set TICKETS_DOWNLOAD=0 to never try
-a download. Importing this package does not import torch."""
+a download. Importing this package does not import torch. `imagenet` and `register_imagefolder`
+datasets are file-backed: `load_dataset` gives a `FileData` (tickets.data.files), streamed in training."""
 from tickets.data.info import DatasetInfo, TensorData
+from tickets.data.files import FileData
 from tickets.data.base import (
     DATASETS,
     DatasetSource,
@@ -17,10 +19,11 @@ from tickets.data.base import (
     locate,
     register_dataset,
 )
-from tickets.data import cifar, tinyimagenet, mnist, synthetic, svhn  # noqa: F401,I001  (fill the registry)
+from tickets.data.imagenet import register_imagefolder, register_imagenet_like
+from tickets.data import cifar, tinyimagenet, mnist, synthetic, svhn, imagenet  # noqa: F401,I001  (fill the registry)
 
 __all__ = [
-    "DATASETS", "DatasetInfo", "DatasetSource", "TensorData", "cache_path", "data_root",
+    "DATASETS", "DatasetInfo", "DatasetSource", "FileData", "TensorData", "cache_path", "data_root",
     "dataset_info", "dataset_names", "downloads_allowed", "load_dataset", "locate",
-    "register_dataset",
+    "register_dataset", "register_imagefolder", "register_imagenet_like",
 ]

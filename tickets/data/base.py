@@ -29,6 +29,7 @@ class DatasetSource:
     expected: Callable[[Path], str]  # root -> "which files, where" for messages and listings
     download: Callable[[Path], None] | None = None  # fetch into root/<name>/ (may raise)
     cached: bool = True  # False for generated data that is cheaper to make than to load
+    files: bool = False  # True: decode() returns a file-backed FileData (streamed, tickets.data.files)
 
     @property
     def name(self) -> str:
@@ -80,8 +81,10 @@ def locate(name: str, root: str | os.PathLike | None = None) -> Path | None:
     return source.locate(data_root(root))
 
 
-def load_dataset(name: str, root: str | os.PathLike | None = None) -> TensorData:
-    """Decoded tensors of `name`: from the cache file when present, else decoded and cached."""
+def load_dataset(name: str, root: str | os.PathLike | None = None) -> Any:
+    """Decoded tensors of `name` (a TensorData): from the cache file when present, else decoded and
+    cached. A file-backed dataset (ImageNet, image folders) returns its `FileData` (file lists and
+    labels, scanned each time) instead: those are streamed, never decoded into one tensor."""
     source = DATASETS.get(name)
     base = data_root(root)
     cache = cache_path(name, base)
@@ -98,6 +101,8 @@ def load_dataset(name: str, root: str | os.PathLike | None = None) -> TensorData
         folder = source.locate(base)
     if folder is None:
         raise UserError(f"dataset {name}: files not found; expected {source.expected(base)}")
+    if source.files:
+        return source.decode(folder)
     tensors = _validated(source.decode(folder), source.info, origin=str(folder))
     if source.cached:
         _write_cache(cache, tensors)

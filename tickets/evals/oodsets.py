@@ -71,7 +71,12 @@ def ood_images(name: str, info: "DatasetInfo", seed: int = 0, root=None) -> "tor
         raise UserError(f"unknown OoD set {name!r}; known: {', '.join(sorted(OOD_SETS.names() + dataset_names()))}")
     if name == info.name:
         raise UserError(f"OoD set {name!r} is the in-distribution dataset itself")
-    return fit_to(load_dataset(name, root=root).x_test, info)
+    ood = load_dataset(name, root=root)
+    if getattr(ood, "streaming", False):  # a file-backed set: its test images, eval transform
+        from tickets.evals.run import test_images
+
+        return fit_to(test_images(ood, None)[0], info)
+    return fit_to(ood.x_test, info)
 
 
 def ood_names() -> list[str]:

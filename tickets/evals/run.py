@@ -81,6 +81,45 @@ def logits_of(net, images, info, batch_size: int = 1000):
     return torch.cat(out) if out else torch.zeros(0, info.num_classes, dtype=torch.float64)
 
 
+def test_logits(net, data, batch_size: int = 1000):
+    """(logits, labels) of the whole test set; a file-backed dataset streams it (eval transform)."""
+    import torch
+
+    from tickets.train.batches import eval_batches, is_streaming
+
+    if not is_streaming(data):
+        return logits_of(net, data.x_test, data.info, batch_size), data.y_test
+    device = next(net.parameters()).device
+    out, labels = [], []
+    with torch.no_grad():
+        for xb, yb in eval_batches(data, batch_size, device):
+            out.append(net(xb).double().cpu())
+            labels.append(yb.cpu())
+    if not out:
+        return torch.zeros(0, data.info.num_classes, dtype=torch.float64), torch.zeros(0, dtype=torch.int64)
+    return torch.cat(out), torch.cat(labels)
+
+
+def test_images(data, n: int | None):
+    """The first `n` (all when None) test images as uint8 [n, C, H, W] on the CPU, and labels."""
+    from tickets.train.batches import is_streaming
+
+    if not is_streaming(data):
+        n = n or len(data.x_test)
+        return data.x_test[:n], data.y_test[:n]
+    from tickets.train.streaming import StreamingLoader
+
+    import torch
+
+    n = min(n or data.num_test, data.num_test)
+    loader = StreamingLoader(data, max(n, 1), device=torch.device("cpu"), train=False)
+    reader = loader.reader
+    item = reader[(list(range(n)), list(range(n)), None, False)]
+    if "error" in item:
+        raise UserError(item["error"])
+    return item["images"], item["labels"]
+
+
 def run_eval(spec: Mapping[str, Any], rundir: Path, run_dir: Path | None,
              report: Callable[[Mapping[str, Any]], None] | None = None, *, data_root=None,
              device=None) -> dict[str, Any]:
@@ -109,9 +148,9 @@ def run_eval(spec: Mapping[str, Any], rundir: Path, run_dir: Path | None,
     seed = int(spec.get("seed", run_spec.get("seed", 0)))
 
     if evaluation.name == "calibration":
-        logits = logits_of(net, data.x_test, data.info)
-        values = metrics.calibration(logits, data.y_test, evaluation.bins)
-        bins = metrics.reliability_bins(logits, data.y_test, evaluation.bins)
+        logits, y_test = test_logits(net, data)
+        values = metrics.calibration(logits, y_test, evaluation.bins)
+        bins = metrics.reliability_bins(logits, y_test, evaluation.bins)
         from registry.atomic import write_json
         from tickets.evals.figures import reliability_diagram
 
@@ -122,15 +161,15 @@ def run_eval(spec: Mapping[str, Any], rundir: Path, run_dir: Path | None,
     elif evaluation.name == "ood":
         from tickets.evals.oodsets import ood_images
 
-        in_logits = logits_of(net, data.x_test, data.info)
+        in_logits = test_logits(net, data)[0]
         out_logits = logits_of(net, ood_images(evaluation.dataset, data.info, seed=seed, root=data_root), data.info)
         values = metrics.ood(in_logits, out_logits)
     else:
         from tickets.evals.attacks import PixelModel, adversarial_accuracy, make_attack
 
         model = PixelModel(net, data.info.mean, data.info.std).to(device).eval()
-        n = evaluation.samples or len(data.x_test)
-        images, labels = (data.x_test[:n].float() / 255.0).to(device), data.y_test[:n].to(device)
+        x_test, y_test = test_images(data, evaluation.samples)
+        images, labels = (x_test.float() / 255.0).to(device), y_test.to(device)
         attack = make_attack(evaluation.name, model, eps=evaluation.eps, alpha=getattr(evaluation, "alpha", None),
                              steps=getattr(evaluation, "steps", None))
         with torch.no_grad():

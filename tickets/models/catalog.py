@@ -19,9 +19,7 @@ from typing import Any
 
 CATALOG_FILE = Path(__file__).with_name("catalog.json")
 # The modules that register the built-in models, in listing order.
-BUILTIN_MODULES = ("vgg", "resnet", "lenet", "wrn", "mlp", "structured")
-# Every (channels, height, width, classes) a built-in dataset has.
-INPUTS = ((3, 32, 32, 10), (3, 32, 32, 100), (3, 64, 64, 200), (1, 28, 28, 10))
+BUILTIN_MODULES = ("vgg", "resnet", "lenet", "wrn", "mlp", "structured", "imagenet")
 
 
 def load_builtin_modules() -> None:
@@ -94,7 +92,6 @@ def layers(name: str, info, options: dict[str, Any]) -> tuple[tuple[str, str, tu
 
 def build() -> dict[str, Any]:
     """The catalog, computed from the model modules (builds every network once, on the CPU)."""
-    from tickets.data.info import DatasetInfo
     from tickets.models import base
 
     base.MODELS.names()  # import the modules
@@ -109,25 +106,37 @@ def build() -> dict[str, Any]:
                  "input_shape": list(meta["input_shape"]) if meta["input_shape"] else None,
                  "description": meta["description"], "identity_defaults": meta["identity_defaults"],
                  "structure": dict(fn(dict(meta["options"]))) if fn else {}, "layers": {}}
-        for c, h, w, classes in INPUTS:
-            info = _info(DatasetInfo, c, h, w, classes)
+        for info in _inputs():
             if not base.compatible(name, info):
                 continue
-            net = base.build_model(name, info)
+            net = _shapes_only(base, name, info)
             entry["layers"][_input_key(info)] = [[f"{lname}.weight", type(m).__name__, list(m.weight.shape)]
                                                  for lname, m in base.prunable_layers(net)]
         models[name] = entry
     return {"digest": source_digest(), "models": models}
 
 
-def _info(DatasetInfo, c: int, h: int, w: int, classes: int):
+def _inputs() -> list:
+    """One DatasetInfo per distinct (C, H, W, classes) among the built-in datasets."""
     from tickets.data import dataset_info, dataset_names
 
-    for dataset in dataset_names():  # a real dataset's info where one has this input
+    seen: dict[str, object] = {}
+    for dataset in dataset_names():
         info = dataset_info(dataset)
-        if info.shape == (c, h, w) and info.num_classes == classes:
-            return info
-    raise ValueError(f"no built-in dataset has input {c}x{h}x{w} with {classes} classes")
+        seen.setdefault(_input_key(info), info)
+    return list(seen.values())
+
+
+def _shapes_only(base, name: str, info):
+    """The network on the meta device (shapes, no weights: the ImageNet networks hold 11-138 M
+    parameters), on the CPU where a builder needs real tensors."""
+    import torch
+
+    try:
+        with torch.device("meta"):
+            return base.build_model(name, info)
+    except (RuntimeError, NotImplementedError):
+        return base.build_model(name, info)
 
 
 if __name__ == "__main__":

@@ -108,7 +108,14 @@ class RunContext:
                 self._pruning_data = self.data
             else:
                 from tickets.pruning.checks import CHECKS
+                from tickets.train.batches import is_streaming
 
+                if is_streaming(self.data):  # file-backed: a view (tickets/pruning/file_checks.py)
+                    from tickets.pruning.file_checks import corrupt_view
+
+                    self._pruning_data = corrupt_view(CHECKS.get(self.data_check), self.data,
+                                                      num_classes=self.info.num_classes, seed=self.seed)
+                    return self._pruning_data
                 self._pruning_data = CHECKS.get(self.data_check).corrupt_data(
                     self.data.x_train, self.data.y_train, num_classes=self.info.num_classes,
                     seed=self.seed)
@@ -314,10 +321,17 @@ def scoring_batches(ctx: RunContext, model, samples_per_class: int, *, iteration
     import torch
 
     from tickets.pruning.scorers import class_balanced_batch
-    from tickets.train.batches import normalise, normaliser, random_crop, random_flip, training_tensors
+    from tickets.train.batches import is_streaming, normalise, normaliser, random_crop, random_flip, training_tensors
 
-    x, y = training_tensors(ctx.pruning_data())
-    x, y = class_balanced_batch(x, y, samples_per_class * iterations, ctx.generator("scoring-batch"))
+    if is_streaming(ctx.pruning_data()):  # decode just the drawn files (tickets/pruning/file_checks.py)
+        from tickets.pruning.file_checks import balanced_images
+
+        x, y = balanced_images(ctx.pruning_data(), samples_per_class * iterations, ctx.generator("scoring-batch"),
+                               augment=augment, augmenter=ctx.generator("scoring-augment"),
+                               loader=getattr(ctx.config, "loader", "reference"))
+    else:
+        x, y = training_tensors(ctx.pruning_data())
+        x, y = class_balanced_batch(x, y, samples_per_class * iterations, ctx.generator("scoring-batch"))
     if iterations > 1:  # sample j of every class goes to batch j // samples_per_class
         order = torch.arange(len(y)).view(-1, samples_per_class * iterations) if _balanced(y) else None
         if order is None:

@@ -8,6 +8,20 @@ are a function of its state (which the checkpoint stores).
 
 Batches: ceil(N / batch_size) per epoch; the last, partial batch is included (like a DataLoader
 with drop_last=False), so no sample is ever dropped.
+
+The interface both data paths share (this `DeviceLoader`; `tickets.train.streaming.StreamingLoader`
+for file-backed datasets): `num_samples`, `len()` = global batches per epoch, and
+`batches(generator, shuffle=True, *, start=0, rank=0, world=1)`:
+- the epoch's order is one `randperm(N)` drawn from `generator` (identical on every rank);
+- global batch b covers perm[b*B:(b+1)*B]; rank r of `world` takes `tensor_split(idx, world)[r]`;
+- augmentation draws are made for the whole GLOBAL batch from the run's generator, in the order an
+  unsharded epoch makes them, and the rank's slice is taken, so crops/flips do not depend on the
+  world size, and world=1 is exactly the single-process path;
+- `start=b` yields batches b, b+1, ... exactly as an uninterrupted epoch would: the caller passes the
+  generator in the state it had at the START of the epoch (before the permutation; a mid-epoch
+  checkpoint stores that state and b), the loader redraws the permutation and replays the (cheap)
+  crop/flip draws of batches < b without gathering or augmenting any image. After the epoch the
+  generator is in the same state as after an uninterrupted one.
 """
 from __future__ import annotations
 
@@ -60,15 +74,28 @@ def _draw(sample, generator: torch.Generator, device: torch.device) -> torch.Ten
     return sample(generator.device).to(device, non_blocking=True)
 
 
-def random_crop(x: torch.Tensor, padding: int, generator: torch.Generator) -> torch.Tensor:
+def crop_offsets(count: int, padding: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
+    """The [2, count] (row, column) offsets `random_crop` draws for `count` samples."""
+    return _draw(lambda d: torch.randint(0, 2 * padding + 1, (2, count), generator=generator, device=d),
+                 generator, device)
+
+
+def flip_draws(count: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
+    """The [count] booleans `random_flip` draws (True = flip)."""
+    return _draw(lambda d: torch.rand(count, generator=generator, device=d), generator, device) < 0.5
+
+
+def random_crop(x: torch.Tensor, padding: int, generator: torch.Generator | None,
+                offsets: torch.Tensor | None = None) -> torch.Tensor:
     """Per-sample random crop of the original size from the image zero-padded by `padding` on
-    every side (torchvision's RandomCrop(size, padding)): pad the whole batch once, then gather."""
+    every side (torchvision's RandomCrop(size, padding)): pad the whole batch once, then gather.
+    `offsets` (from `crop_offsets`) replaces the draw, e.g. a rank's slice of a global batch's."""
     if padding <= 0:
         return x
     b, c, h, w = x.shape
     padded = F.pad(x, (padding, padding, padding, padding))
-    offsets = _draw(lambda d: torch.randint(0, 2 * padding + 1, (2, b), generator=generator, device=d),
-                    generator, x.device)
+    if offsets is None:
+        offsets = crop_offsets(b, padding, generator, x.device)
     rows = (offsets[0, :, None] + torch.arange(h, device=x.device)).view(b, 1, h, 1)
     cols = (offsets[1, :, None] + torch.arange(w, device=x.device)).view(b, 1, 1, w)
     batch = torch.arange(b, device=x.device).view(b, 1, 1, 1)
@@ -76,9 +103,11 @@ def random_crop(x: torch.Tensor, padding: int, generator: torch.Generator) -> to
     return padded[batch, chans, rows, cols]
 
 
-def random_flip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Flip each sample left-right with probability 1/2."""
-    flip = _draw(lambda d: torch.rand(x.shape[0], generator=generator, device=d), generator, x.device) < 0.5
+def random_flip(x: torch.Tensor, generator: torch.Generator | None,
+                flip: torch.Tensor | None = None) -> torch.Tensor:
+    """Flip each sample left-right with probability 1/2 (`flip` from `flip_draws` replaces the draw)."""
+    if flip is None:
+        flip = flip_draws(x.shape[0], generator, x.device)
     return torch.where(flip.view(-1, 1, 1, 1), x.flip(3), x)
 
 
@@ -108,28 +137,70 @@ class DeviceLoader:
         return _draw(lambda d: torch.randperm(self.num_samples, generator=generator, device=d),
                      generator, self.device)
 
-    def batches(self, generator: torch.Generator | None = None,
-                shuffle: bool = True) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """Yield normalised float batches (x, y) on the device. Without a generator the order is
-        sequential and augmentation is off (it needs random draws)."""
+    def batches(self, generator: torch.Generator | None = None, shuffle: bool = True, *,
+                start: int = 0, rank: int = 0, world: int = 1) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Yield normalised float batches (x, y) on the device: global batches `start`, `start+1`, ...
+        of the epoch, rank `rank`'s contiguous share of each (module docstring). Without a generator
+        the order is sequential and augmentation is off (it needs random draws)."""
+        check_shard(start, rank, world, len(self))
         perm = self.order(generator) if shuffle else None
-        for start in range(0, self.num_samples, self.batch_size):
+        augment = bool(self.padding) and generator is not None
+        for b in range(len(self)):
+            lo = b * self.batch_size
+            hi = min(lo + self.batch_size, self.num_samples)
+            if b < start:  # resume: advance the generator exactly as this batch would have
+                if augment:
+                    crop_offsets(hi - lo, self.padding, generator, self.device)
+                    flip_draws(hi - lo, generator, self.device)
+                continue
+            part = shard_range(hi - lo, rank, world)
             if perm is None:
-                xb, yb = self.x[start:start + self.batch_size], self.y[start:start + self.batch_size]
+                xb, yb = self.x[lo + part.start:lo + part.stop], self.y[lo + part.start:lo + part.stop]
             else:
-                idx = perm[start:start + self.batch_size]
+                idx = perm[lo:hi][part]
                 xb, yb = self.x[idx], self.y[idx]
-            if self.padding and generator is not None:
-                xb = random_flip(random_crop(xb, self.padding, generator), generator)
+            if augment:
+                if world == 1:
+                    xb = random_flip(random_crop(xb, self.padding, generator), generator)
+                else:  # draw for the whole global batch, apply the rank's slice
+                    offsets = crop_offsets(hi - lo, self.padding, generator, self.device)[:, part]
+                    flip = flip_draws(hi - lo, generator, self.device)[part]
+                    xb = random_flip(random_crop(xb, self.padding, None, offsets), None, flip)
             yield normalise(xb, self.scale, self.shift, self.channels_last), yb
 
     __iter__ = batches
 
 
+def shard_range(count: int, rank: int, world: int) -> slice:
+    """Rank `rank`'s contiguous part of `count` items, as `torch.tensor_split(range(count), world)[rank]`
+    (the first count % world ranks get one more)."""
+    base, extra = divmod(count, world)
+    lo = rank * base + min(rank, extra)
+    return slice(lo, lo + base + (1 if rank < extra else 0))
+
+
+def check_shard(start: int, rank: int, world: int, batches: int) -> None:
+    if world < 1 or not 0 <= rank < world:
+        raise UserError(f"rank {rank} of world size {world}: need world >= 1 and 0 <= rank < world")
+    if not 0 <= start <= batches:
+        raise UserError(f"start batch {start} is outside the epoch's 0..{batches} batches")
+
+
+def is_streaming(data: Any) -> bool:
+    """File-backed datasets (ImageNet, image folders) stream; TensorData stays on the device."""
+    return bool(getattr(data, "streaming", False))
+
+
 def make_loader(data: Any, batch_size: int, *, device: Any = None, augment: bool = False,
-                train_view: Any = None, channels_last: bool = False) -> DeviceLoader:
-    """A `DeviceLoader` over the training set of `data` (or `train_view`), normalised with
-    `data.info`'s mean/std; `augment` applies crop+flip only where `info.crop_padding > 0`."""
+                train_view: Any = None, channels_last: bool = False, **options: Any):
+    """The training loader of `data` (or `train_view`), normalised with `data.info`'s mean/std: a
+    `DeviceLoader` for tensors (`augment` = crop+flip where `info.crop_padding > 0`), a
+    `StreamingLoader` for a file-backed dataset (`options`: num_workers, loader, ...)."""
+    if is_streaming(data) or is_streaming(train_view):
+        from tickets.train.streaming import StreamingLoader
+
+        return StreamingLoader(data if train_view is None else train_view, batch_size, device=_device(device),
+                               train=True, augment=augment, channels_last=channels_last, **options)
     x, y = training_tensors(data, train_view)
     return DeviceLoader(x, y, data.info, batch_size, _device(device), augment, channels_last)
 
@@ -144,11 +215,27 @@ def iterate_batches(data: Any, batch_size: int, *, generator: torch.Generator | 
     return loader.batches(generator, shuffle=shuffle)
 
 
-def eval_batches(data: Any, batch_size: int, device: torch.device,
-                 channels_last: bool = False) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """The true test set in order, normalised, without augmentation."""
+def eval_batches(data: Any, batch_size: int, device: torch.device, channels_last: bool = False, *,
+                 rank: int = 0, world: int = 1, **options: Any) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """The true test set in order, normalised, without augmentation; with `world > 1` rank `rank`
+    gets its contiguous `tensor_split` share of the whole set (the caller all-reduces sums)."""
+    if is_streaming(data):
+        from tickets.train.streaming import StreamingLoader
+
+        loader = StreamingLoader(data, batch_size, device=torch.device(device), train=False,
+                                 channels_last=channels_last, **options)
+        return loader.eval_batches(rank=rank, world=world)
     x, y = _checked(data.x_test, data.y_test, "test")
+    if world > 1:
+        check_shard(0, rank, world, 0)
+        part = shard_range(len(y), rank, world)
+        x, y = x[part], y[part]
     return DeviceLoader(x, y, data.info, batch_size, device, False, channels_last).batches(None)
+
+
+def num_test_samples(data: Any) -> int:
+    """Size of the true test set of either kind of dataset."""
+    return data.num_test if is_streaming(data) else len(data.y_test)
 
 
 def _device(device: Any) -> torch.device:

@@ -37,19 +37,21 @@ class EpochRecord:
     lr: float  # the learning rate used during this epoch
     seconds: float
     val_acc: float | None = None  # accuracy on the held-out validation split (val_split > 0)
+    test_top5: float | None = None  # top-5 test accuracy (percent); None in lines written before it
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        if out["val_acc"] is None:  # lines of runs without a validation split stay as they were
-            del out["val_acc"]
+        for optional in ("val_acc", "test_top5"):  # absent when not measured: older lines stay as they were
+            if out[optional] is None:
+                del out[optional]
         return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "EpochRecord":
-        val = d.get("val_acc")
+        val, top5 = d.get("val_acc"), d.get("test_top5")
         return cls(phase=str(d["phase"]), epoch=int(d["epoch"]),
                    **{k: float(d[k]) for k in (*METRIC_FIELDS, "seconds")},
-                   val_acc=None if val is None else float(val))
+                   val_acc=None if val is None else float(val), test_top5=None if top5 is None else float(top5))
 
     def metrics(self) -> tuple[float, ...]:
         """Everything except wall time: what must be identical across a resume on CPU."""
@@ -97,5 +99,7 @@ class History:
         return {"test_acc": self.final_test_acc, "best_test_acc": self.best_test_acc,
                 "train_loss": self.final_train_loss, "test_loss": self.final_test_loss,
                 "train_acc": self.final_train_acc, "seconds": self.seconds,
+                **({} if not self.records or self.records[-1].test_top5 is None
+                   else {"test_top5": self.records[-1].test_top5}),
                 **({} if self.val_selected_test_acc is None
                    else {"val_selected_test_acc": self.val_selected_test_acc})}

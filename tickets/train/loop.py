@@ -32,10 +32,13 @@ from registry.atomic import append_jsonl, write_bytes
 from registry.errors import UserError
 
 from . import checkpoint as ckpt
-from .batches import eval_batches, make_loader
+from .batches import eval_batches, is_streaming, make_loader, num_test_samples
 from .history import Diverged, EpochRecord, History
 from .masking import MaskEnforcer, check_mask, masks_equal
+from .midepoch import MidEpoch
+from .precision import backward_and_step, grad_scaler
 from .progress import Progress, StepCallback
+from .schedules import loss_options, make_scheduler, param_groups
 
 EpochCallback = Callable[[EpochRecord], None]
 PHASE_RE = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -51,9 +54,10 @@ def resolve_device(device: Any = None) -> torch.device:
 def autocast_factory(device: torch.device, precision: str) -> Callable[[], contextlib.AbstractContextManager]:
     """"fp32"/"tf32": no autocast ("tf32" is a backend setting, see backend_settings); "bf16": bf16
     autocast on any device (CPU autocast on the CPU)."""
-    if precision != "bf16":
+    if precision not in ("bf16", "fp16"):
         return contextlib.nullcontext
-    return functools.partial(torch.autocast, device_type=device.type, dtype=torch.bfloat16)
+    dtype = torch.float16 if precision == "fp16" else torch.bfloat16  # fp16: with loss scaling (precision.py)
+    return functools.partial(torch.autocast, device_type=device.type, dtype=dtype)
 
 
 @contextlib.contextmanager
@@ -88,9 +92,12 @@ def backend_settings(device: torch.device, precision: str = "fp32"):
 @torch.no_grad()
 def evaluate(model: nn.Module, data: Any, device: Any = None, *, batch_size: int = 1000,
              precision: str = "fp32", channels_last: bool = False,
-             forward: Callable[[torch.Tensor], torch.Tensor] | None = None) -> tuple[float, float]:
+             forward: Callable[[torch.Tensor], torch.Tensor] | None = None,
+             loader: str = "reference", top5: bool = False) -> tuple[float, ...]:
     """(mean cross-entropy, accuracy in percent) on the true test set, in eval mode (BN running
-    statistics). The model's train/eval mode is restored afterwards. One host sync at the end."""
+    statistics); with `top5`, also the top-5 accuracy in percent. The model's train/eval mode is
+    restored afterwards. One host sync at the end. `loader` picks the streaming path's decoder for
+    a file-backed dataset (ignored for tensors)."""
     device = resolve_device(device)
     forward = model if forward is None else forward
     autocast = autocast_factory(device, precision)
@@ -98,17 +105,27 @@ def evaluate(model: nn.Module, data: Any, device: Any = None, *, batch_size: int
     model.eval()
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), dtype=torch.long, device=device)
+    correct5 = torch.zeros((), dtype=torch.long, device=device)
     try:
-        for xb, yb in eval_batches(data, batch_size, device, channels_last):
+        options = {"loader": loader} if is_streaming(data) else {}
+        for xb, yb in eval_batches(data, batch_size, device, channels_last, **options):
             with autocast():
                 out = forward(xb)
             loss_sum += F.cross_entropy(out.float(), yb, reduction="sum")
             correct += (out.argmax(1) == yb).sum()
+            if top5:
+                correct5 += top5_hits(out, yb)
     finally:
         model.train(was_training)
-    n = max(len(data.y_test), 1)
-    loss, hits = torch.stack([loss_sum.double(), correct.double()]).tolist()
-    return loss / n, 100.0 * hits / n
+    n = max(num_test_samples(data), 1)
+    loss, hits, hits5 = torch.stack([loss_sum.double(), correct.double(), correct5.double()]).tolist()
+    return (loss / n, 100.0 * hits / n) + ((100.0 * hits5 / n,) if top5 else ())
+
+
+def top5_hits(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """How many labels are among the 5 highest logits (all of them when there are <= 5 classes)."""
+    k = min(5, out.shape[1])
+    return (out.topk(k, 1).indices == y[:, None]).any(1).sum()
 
 
 def train(model: nn.Module, data: Any, config, *, mask: Mapping[str, torch.Tensor] | None = None,
@@ -164,21 +181,29 @@ class _Phase:
             model.load_state_dict(init_state)
         self.mask = check_mask(model, mask)
         self.held_out = None
-        if getattr(config, "val_split", 0.0) > 0:  # train on the rest, select epochs on the split
+        streaming = is_streaming(data)
+        if getattr(config, "val_split", 0.0) > 0 and streaming:
+            from tickets.train.validation import split_files
+
+            train_view, self.held_out = split_files(data if train_view is None else train_view, config.val_split)
+        elif getattr(config, "val_split", 0.0) > 0:  # train on the rest, select epochs on the split
             from tickets.train.batches import training_tensors
             from tickets.train.validation import split
 
             train_view, self.held_out = split(*training_tensors(data, train_view), config.val_split, data.info)
+        options = {"loader": getattr(config, "loader", "reference")} if streaming else {}
         self.loader = make_loader(data, config.batch_size, device=device, augment=config.augment,
-                                  train_view=train_view, channels_last=self.channels_last)
+                                  train_view=train_view, channels_last=self.channels_last, **options)
+        self.midepoch = MidEpoch(config, streaming, self.rundir, phase)
         try:
             fused = {"fused": True} if getattr(config, "fused_sgd", False) else {}
-            self.optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
+            self.optimizer = torch.optim.SGD(param_groups(model, config), lr=config.lr, momentum=config.momentum,
                                              weight_decay=config.weight_decay, nesterov=config.nesterov, **fused)
         except ValueError as exc:  # e.g. nesterov without momentum, negative weight decay
             raise UserError(f"bad optimiser setting: {exc}") from None
-        self.scheduler = torch.optim.lr_scheduler.MultiStepLR(
-            self.optimizer, milestones=list(config.milestones), gamma=config.gamma)
+        self.scheduler = make_scheduler(self.optimizer, config)
+        self.scaler = grad_scaler(device, config.precision)
+        self.loss_options = loss_options(config)
         self.generator = torch.Generator(device=device).manual_seed(int(seed))
         self.records: list[EpochRecord] = []
         self.start_epoch = 0
@@ -190,6 +215,7 @@ class _Phase:
         if self.rundir is not None:
             ckpt.remove_stray_temporaries(self.rundir, self.phase)
             state = ckpt.load_latest(self.rundir, self.phase)
+            state = self.midepoch.newer_than(state) or state
         if state is not None:
             self._restore(state)
         self.enforcer = MaskEnforcer(self.model, self.mask)
@@ -225,6 +251,8 @@ class _Phase:
         self.optimizer.load_state_dict(state["optimizer"])
         ckpt.restore_scheduler(self.scheduler, state["scheduler"])
         self.generator.set_state(state["generator"])
+        if self.scaler is not None and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
         torch.set_rng_state(state["torch_rng"])
         if self.device.type == "cuda" and state.get("cuda_rng") is not None:
             torch.cuda.set_rng_state(state["cuda_rng"], self.device)
@@ -261,11 +289,11 @@ class _Phase:
         started = time.perf_counter()
         lr = float(self.optimizer.param_groups[0]["lr"])
         train_loss, train_acc = self._train_pass(epoch)
-        test_loss, test_acc = self._evaluate()
+        test_loss, test_acc, test_top5 = self._evaluate(top5=True)
         val_acc = self._evaluate(self.held_out)[1] if self.held_out is not None else None
         self.scheduler.step()
         record = EpochRecord(self.phase, epoch, train_loss, train_acc, test_loss, test_acc, lr,
-                             time.perf_counter() - started, val_acc=val_acc)
+                             time.perf_counter() - started, val_acc=val_acc, test_top5=test_top5)
         self.records.append(record)
         if self.rundir is not None:
             self._publish(record)
@@ -279,31 +307,37 @@ class _Phase:
         correct = torch.zeros((), dtype=torch.long, device=self.device)
         first_bad = torch.full((), -1, dtype=torch.long, device=self.device)
         steps = len(self.loader)
-        self.progress.write(epoch - 1, 0, steps)
-        for step, (xb, yb) in enumerate(self.loader.batches(self.generator), 1):
+        epoch_start = self.generator.get_state()  # what a mid-epoch checkpoint stores (midepoch.py)
+        start = 0
+        resumed = self.midepoch.take(epoch)
+        if resumed is not None:
+            start = int(resumed["step"])
+            loss_sum, correct, first_bad = (resumed[k].to(self.device) for k in ("loss_sum", "correct", "first_bad"))
+        self.progress.write(epoch - 1, start, steps)
+        for step, (xb, yb) in enumerate(self.loader.batches(self.generator, start=start), start + 1):
             with self.autocast():
                 out = self.forward(xb)
-                loss = F.cross_entropy(out, yb)
+                loss = F.cross_entropy(out, yb, **self.loss_options)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            enforcer.mask_grads()
-            opt.step()
+            backward_and_step(loss, opt, self.scaler, enforcer.mask_grads)
             enforcer.apply()
             batch_loss = loss.detach().float()
             loss_sum += batch_loss * yb.shape[0]
             correct += (out.detach().argmax(1) == yb).sum()
             first_bad = torch.where((first_bad < 0) & ~torch.isfinite(batch_loss), step, first_bad)
             self.progress.step(epoch, step, steps)
+            if self.midepoch.due(step, steps):
+                self.midepoch.save(self._mid_state(epoch, step, epoch_start, loss_sum, correct, first_bad))
         total, hits, bad = torch.stack([loss_sum.double(), correct.double(), first_bad.double()]).tolist()
         if bad >= 0 or not math.isfinite(total):
             raise Diverged(self.phase, epoch, int(bad) if bad >= 0 else None)
         n = self.loader.num_samples
         return total / n, 100.0 * hits / n
 
-    def _evaluate(self, data: Any = None) -> tuple[float, float]:
+    def _evaluate(self, data: Any = None, top5: bool = False) -> tuple[float, ...]:
         return evaluate(self.model, self.data if data is None else data, self.device, batch_size=self.config.eval_batch_size,
                         precision=self.config.precision, channels_last=self.channels_last,
-                        forward=self.forward)
+                        forward=self.forward, loader=getattr(self.config, "loader", "reference"), top5=top5)
 
     def _publish(self, record: EpochRecord) -> None:
         """metrics line, weight snapshot, then checkpoint (the checkpoint is what marks the epoch
@@ -315,6 +349,7 @@ class _Phase:
             ckpt.save_weights(ckpt.weights_path(self.rundir, self.phase, epoch), self.model)
         ckpt.save(ckpt.checkpoint_path(self.rundir, self.phase, epoch), self._state(epoch))
         ckpt.rotate(self.rundir, self.phase, self.keep)
+        self.midepoch.clear()
         self.progress.write(epoch, len(self.loader), len(self.loader))
 
     def _state(self, epoch: int) -> dict[str, Any]:
@@ -327,9 +362,19 @@ class _Phase:
             "scheduler": ckpt.scheduler_state(self.scheduler),
             "generator": self.generator.get_state(),
             "torch_rng": torch.get_rng_state(),
+            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
             "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
             "mask": self.mask,
             "records": [r.to_dict() for r in self.records],
-            "best_test_acc": max(r.test_acc for r in self.records),
+            "best_test_acc": max((r.test_acc for r in self.records), default=None),
             "config": config,
         }
+
+    def _mid_state(self, epoch: int, step: int, epoch_start: torch.Tensor, loss_sum: torch.Tensor,
+                   correct: torch.Tensor, first_bad: torch.Tensor) -> dict[str, Any]:
+        """A checkpoint inside `epoch` after `step` steps (tickets/train/midepoch.py)."""
+        state = self._state(epoch - 1)
+        state["generator"] = epoch_start
+        state["mid"] = {"epoch": epoch, "step": step, "loss_sum": loss_sum.detach().cpu(),
+                        "correct": correct.detach().cpu(), "first_bad": first_bad.detach().cpu()}
+        return state

@@ -253,6 +253,9 @@ class PackedTrainer:
                               weight_decay=config.weight_decay, nesterov=config.nesterov,
                               masks=[(self.stack.params[n], m) for n, m in smasks.items()])
         self.opt.apply_masks()
+        if getattr(data, "streaming", False) or getattr(train_view, "streaming", False):
+            raise UserError(f"packed training needs a device-resident dataset; {data.info.name} is streamed "
+                            f"from files (run its stages unpacked)")
         x, y = training_tensors(data, train_view)
         base = DeviceLoader(x, y, data.info, config.batch_size, self.device, config.augment, False)
         if len(generators) != self.stack.k:

@@ -37,14 +37,26 @@ PACKABLE_METHODS = frozenset({"dense", "random", "random_tickets", "snip", "gras
 def pack_key(stage: Any) -> str | None:
     """One key per (kind, dataset, model, model options, training schedule) for packable stages."""
     spec = stage.spec
+    if _streamed(spec.get("dataset")):
+        return None  # file-backed datasets are streamed one run at a time (packed.py refuses them)
     if stage.kind == "pretrain":
         if spec.get("data_check"):
             return None  # each member would train on its own corrupted data
     elif stage.kind != "ticket" or spec["method"]["name"] not in PACKABLE_METHODS:
         return None
+    from tickets.train.schedules import packable
+
+    if not packable(spec["train"]):  # warmup/cosine/label smoothing/fp16: the stacked loop has none of them
+        return None
     return json.dumps({"kind": stage.kind, "dataset": spec["dataset"], "model": spec["model"],
                        "model_options": spec["model_options"], "train": spec["train"]},
                       sort_keys=True, default=str)
+
+
+def _streamed(name: Any) -> bool:
+    from tickets.data import DATASETS
+
+    return name in DATASETS and DATASETS.get(name).files
 
 
 class _Captured(Exception):

@@ -45,3 +45,17 @@ def selected_test_acc(records) -> float | None:
         return None
     best = max(r.val_acc for r in scored)
     return next(r.test_acc for r in scored if r.val_acc == best)
+
+
+def split_files(data: Any, fraction: float) -> tuple[Any, Any]:
+    """The same split for a file-backed dataset (tickets.data.files.FileData): (the training view
+    without the held-out files, a FileData whose test split is the held-out files)."""
+    from dataclasses import replace
+
+    n = data.num_train
+    held = max(1, int(round(n * fraction)))
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(SPLIT_SEED))
+    val_idx, train_idx = perm[:held].sort().values.tolist(), perm[held:].sort().values.tolist()
+    held_out = replace(data, test_files=tuple(data.train_files[i] for i in val_idx),
+                       test_labels=tuple(data.train_labels[i] for i in val_idx), pixel_seed=None)
+    return data.view(indices=train_idx), held_out

@@ -207,3 +207,4 @@ class ChannelScale(StructuredMethod):
         from tickets.pruning.structured import select
 
         return {g: list(range(n)) for g, n in select.uniform_counts(model, ctx.sparsity, ctx.model_name).items()}
+from tickets.pruning.structured import predefined as _predefined  # noqa: E402,F401  (ImageNet published architectures)

@@ -22,7 +22,8 @@ RESNET = {
     ("resnet110_l1", "A"): ((0.5, 0.0, 0.0), (36,)),
     ("resnet110_l1", "B"): ((0.5, 0.4, 0.3), (36, 38, 74)),
 }
-VARIANTS = {"vgg16_l1": ("A",), "resnet56_l1": ("A", "B"), "resnet110_l1": ("A", "B")}
+VARIANTS = {"vgg16_l1": ("A",), "resnet56_l1": ("A", "B"), "resnet110_l1": ("A", "B"),
+            "resnet34_imagenet": ("A", "B")}  # ImageNet ResNet-34-A/B: tickets/pruning/structured/imagenet_presets.py
 
 
 def check_variant(model: str, variant: str) -> None:
@@ -38,6 +39,10 @@ def preset_counts(model: str, variant: str) -> dict[str, int]:
     check_variant(model, variant)
     if model == "vgg16_l1":
         return {f"conv{i + 1}": n for i, n in enumerate(VGG16_A)}
+    if model == "resnet34_imagenet":
+        from tickets.pruning.structured.imagenet_presets import resnet34_counts
+
+        return resnet34_counts(variant)
     fractions, skip = RESNET[(model, variant)]
     depth = int(model[len("resnet"):-len("_l1")])
     n = (depth - 2) // 6

@@ -77,13 +77,24 @@ def sliced_state(model: "nn.Module", kept: Kept) -> dict[str, "torch.Tensor"]:
                 continue
             if role == "in":
                 key = f"{prefix}weight"
-                state[key] = state[key].index_select(1, idx)
+                state[key] = state[key].index_select(1, _input_index(idx, state[key].shape[1], group.size))
                 continue
             for pname, _ in list(module.named_parameters(recurse=False)) + list(module.named_buffers(recurse=False)):
                 key = f"{prefix}{pname}"
                 if state[key].dim() >= 1 and state[key].shape[0] == group.size:
                     state[key] = state[key].index_select(0, idx)
     return state
+
+
+def _input_index(idx: "torch.Tensor", inputs: int, size: int) -> "torch.Tensor":
+    """Input positions of the kept channels: the channels themselves, or, for a linear layer fed by
+    a flattened C x H x W map (an ImageNet VGG's first 4096 layer), each channel's H·W positions."""
+    import torch
+
+    per = inputs // size
+    if per <= 1:
+        return idx
+    return (idx[:, None] * per + torch.arange(per)).flatten()
 
 
 def rebuild(model: "nn.Module", name: str, info: "DatasetInfo", kept: Kept):
