@@ -61,11 +61,13 @@ def _reading(home: str | os.PathLike | None) -> Store:
 
 # ---------------------------------------------------------------------------------- reads
 def sql(query: str, params: Any = None, home: str | os.PathLike | None = None, *,
-        rows: bool = False) -> "pd.DataFrame":
+        limits: Any = None, rows: bool = False) -> "pd.DataFrame":
     """Run one reading statement (SELECT, WITH, DESCRIBE, ...) on a locked read-only connection;
     anything else, several statements, or file/network access is refused with a UserError.
-    `rows=True` returns `registry.store.Rows` (columns, row tuples) instead of a DataFrame."""
-    return _reading(home).frame(reading_statement(query), params, locked=True, rows=rows)
+    `limits` (registry.sqllimits.SqlLimits) caps memory, threads and time; by default 2 GB,
+    2 threads, 60 s, or the TICKETS_SQL_* variables. `rows=True` returns `registry.store.Rows`
+    (columns, row tuples) instead of a DataFrame."""
+    return _reading(home).frame(reading_statement(query), params, locked=True, limits=limits, rows=rows)
 
 
 check_read_only = reading_statement  # the older name
@@ -187,7 +189,10 @@ def export(path: str | os.PathLike, home: str | os.PathLike | None = None) -> in
     frame = store(home).frame("SELECT * FROM run_results WHERE status IN ('done', 'imported') "
                               "ORDER BY dataset, model, method, \"check\", sparsity, seed, key")
     if fmt == "csv":
-        data = frame.to_csv(index=False).encode()
+        from registry.textsafe import csv_frame
+
+        data = csv_frame(frame).to_csv(index=False).encode()  # formula-like names get a leading '
+
     else:
         import io
 
@@ -217,7 +222,11 @@ def _read_exchange(path: Path) -> "pd.DataFrame":
 
     try:
         if _format(path) == "csv":
-            return pd.read_csv(path, dtype=str, keep_default_na=False)
+            from registry.textsafe import csv_uncell
+
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+            frame.columns = [csv_uncell(c) for c in frame.columns]
+            return frame.map(csv_uncell)  # what export's formula guard added, taken off
         return pd.read_parquet(path)
     except UserError:
         raise
@@ -284,9 +293,13 @@ def exchange_frames(frame: "pd.DataFrame", path: Path) -> dict[str, "pd.DataFram
         if not 0.0 <= sparsity < 1.0:
             raise UserError(f"{path} row {number}: sparsity {record['sparsity']!r} out of range; "
                             f"expected a fraction in [0, 1)")
-        seed = _number(path, number, "seed", record["seed"])
-        if seed != int(seed) or not 0 <= seed < 2 ** 63:
-            raise UserError(f"{path} row {number}: seed {record['seed']!r} is not a non-negative integer")
+        from registry.runcheck import KEY_WORDS, integer, is_key
+
+        if record["seed"] is None or str(record["seed"]).strip() == "":
+            raise UserError(f"{path} row {number}: seed is empty")
+        seed = integer(record["seed"])  # exactly: through float() 2**53+1 became 2**53
+        if seed is None or not 0 <= seed < 2 ** 63:
+            raise UserError(f"{path} row {number}: seed {record['seed']!r} is not a non-negative integer below 2**63")
         metrics = {name: _number(path, number, name, record.get(name), required=name == "test_acc")
                    for name in RESULT_COLUMNS if name != "collapsed"}
         for name in ("test_acc", "best_test_acc"):
@@ -303,6 +316,8 @@ def exchange_frames(frame: "pd.DataFrame", path: Path) -> dict[str, "pd.DataFram
         spec_text = record.get("spec") if isinstance(record.get("spec"), str) and record.get("spec") else None
         key = record.get("key") if isinstance(record.get("key"), str) and record.get("key") else \
             key_of({"imported": identity})
+        if not is_key(key):  # a key names a run directory: free text could name any path
+            raise UserError(f"{path} row {number}: key {key!r} is not a run key ({KEY_WORDS})")
         collapsed = _flag(path, number, record.get("collapsed"))
         runs_rows.append({"key": key, "kind": record.get("kind") or "imported", "status": "imported",
                           "source": "imported", "dataset": record["dataset"], "model": record["model"],
@@ -337,6 +352,14 @@ def _import_store(path: Path, target: Store) -> int:
     frames = {table: other.frame(f"SELECT * FROM {table}") for table in COLUMNS}
     runs = frames["runs"]
     runs = runs[runs["status"].isin(["done", "imported"])].copy()
+    from registry.runcheck import KEY_WORDS, is_key
+
+    bad = [k for k in runs["key"] if not is_key(k)]
+    if bad:
+        raise UserError(f"{path}: key {bad[0]!r} is not a run key ({KEY_WORDS}); nothing imported")
+    bad_seeds = [s for s in runs["seed"].dropna() if not 0 <= int(s) < 2 ** 63]
+    if bad_seeds:
+        raise UserError(f"{path}: seed {bad_seeds[0]!r} is not a non-negative integer below 2**63; nothing imported")
     runs["status"] = "imported"
     runs["source"] = "imported"
     runs["rundir"] = None

@@ -77,12 +77,21 @@ def append_jsonl(path: str | os.PathLike, obj: Any) -> None:
     write_bytes(path, old + json.dumps(obj, sort_keys=True, default=str).encode() + b"\n")
 
 
+def loads(text: str) -> Any:
+    """json.loads, with a file nested too deeply for Python's parser a ValueError like any other
+    corrupt JSON (a RecursionError would stop every ingest and study run in a home)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply to read") from None
+
+
 def read_json(path: str | os.PathLike) -> Any:
-    return json.loads(Path(path).read_text())
+    return loads(Path(path).read_text())
 
 
 def read_jsonl(path: str | os.PathLike) -> list[Any]:
     path = Path(path)
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [loads(line) for line in path.read_text().splitlines() if line.strip()]

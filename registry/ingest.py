@@ -44,8 +44,10 @@ class CorruptRun(UserError):
 
 
 def _load(path: Path, what: str) -> Any:
+    from registry.atomic import loads
+
     try:
-        return json.loads(path.read_text())
+        return loads(path.read_text())
     except (ValueError, UnicodeDecodeError) as exc:
         raise CorruptRun(f"{path}: corrupt {what} ({exc})") from None
 
@@ -70,8 +72,9 @@ def _float(value: Any) -> float | None:
 
 def _studies(rundir: Path) -> str | None:
     from registry.membership import joined, read
+    from registry.runcheck import check_studies
 
-    return joined(read(rundir)) or None
+    return joined(check_studies(rundir, read(rundir))) or None
 
 
 def finished(rundir: Path) -> bool:
@@ -86,7 +89,7 @@ def read_run(rundir: str | Path) -> dict[str, list[dict[str, Any]]]:
         return _read_run(Path(rundir))
     except CorruptRun:
         raise
-    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+    except (ValueError, TypeError, AttributeError, KeyError, RecursionError) as exc:
         raise CorruptRun(f"{rundir}: malformed run files ({type(exc).__name__}: {exc})") from None
 
 
@@ -165,7 +168,9 @@ def _read_run(rundir: Path) -> dict[str, list[dict[str, Any]]]:
             if not line.strip():
                 continue
             try:
-                rec = json.loads(line)
+                from registry.atomic import loads
+
+                rec = loads(line)
                 phase, epoch = str(rec.get("phase", "train")), int(rec["epoch"])
             except (ValueError, KeyError, TypeError) as exc:
                 raise CorruptRun(f"{metrics}:{number}: corrupt metrics line ({exc})") from None
@@ -183,6 +188,9 @@ def _read_run(rundir: Path) -> dict[str, list[dict[str, Any]]]:
                 "weights": None if rec.get("weights") is None else int(rec["weights"]),
                 "kept": None if rec.get("kept") is None else int(rec["kept"]),
                 "keep_ratio": _float(rec.get("keep_ratio"))})
+    from registry.runcheck import check_rows
+
+    check_rows(rundir, out)
     return out
 
 

@@ -72,8 +72,11 @@ def dependents(store: Store, keys: Sequence[str]) -> list[str]:
 
 def remove_runs(store: Store, keys: Sequence[str]) -> int:
     """Remove run directories, then store rows; returns how many runs were removed."""
+    from registry.runcheck import safe_rundir
+
     for key in keys:
-        held = lease.holder(store.rundir(key))
+        rundir = safe_rundir(store.runs_dir, key)  # a stored key never names a path outside runs/
+        held = lease.holder(rundir) if rundir is not None else None
         if held is not None:
             raise UserError(f"run {key} is running (lease held by pid {held.get('pid')} on {held.get('host')}); "
                             f"nothing removed")
@@ -81,8 +84,8 @@ def remove_runs(store: Store, keys: Sequence[str]) -> int:
         for old in store.runs_dir.glob(f"{REMOVING}*"):
             shutil.rmtree(old, ignore_errors=True)
     for key in keys:
-        rundir = store.rundir(key)
-        if rundir.exists():
+        rundir = safe_rundir(store.runs_dir, key)
+        if rundir is not None and rundir.exists():
             aside = rundir.with_name(f"{REMOVING}{key}.{os.getpid()}")
             os.replace(rundir, aside)
             shutil.rmtree(aside, ignore_errors=True)

@@ -5,8 +5,10 @@ writes go through DuckDB's own connection (register a pandas frame, INSERT ... S
 two orders of magnitude faster than the ORM. DuckDB allows one read-write process per file and
 refuses even read-only opens while it is held, so (DESIGN.md §3):
 
-- writers hold `<home>/store.lock` (fcntl) around open -> write -> close, and keep that short;
-- readers open read-only and retry briefly on "Could not set lock";
+- writers hold `<home>/store.lock` (fcntl) around open -> write -> close -> publish, and keep that short;
+- readers open the snapshot each write session publishes, `store.read.duckdb`, read-only, so they
+  never wait for a writer nor hold one up (registry.snapshot); they retry briefly on "Could not set
+  lock" only in a home no writer has published yet;
 - the run directories under `<home>/runs/` stay the source of truth; the store can be rebuilt.
 """
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, NamedTuple, Sequence
 
 from registry.errors import UserError
+from registry.snapshot import mark_writing, publish, readable, snapshot_path, unmark_writing
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -106,8 +109,10 @@ class Store:
         return self.path.exists()
 
     # ------------------------------------------------------------------ connections
-    def _connect(self, read_only: bool, config: Mapping[str, Any] | None = None):
+    def _connect(self, read_only: bool, config: Mapping[str, Any] | None = None, path: Path | None = None):
         import duckdb
+
+        path = path or self.path
 
         start = time.monotonic()
         deadline = start + LOCK_RETRY_SECONDS
@@ -115,14 +120,14 @@ class Store:
         told = False
         while True:
             try:
-                return duckdb.connect(str(self.path), read_only=read_only, config=dict(config or {}))
+                return duckdb.connect(str(path), read_only=read_only, config=dict(config or {}))
             except duckdb.IOException as exc:
                 if _is_lock_error(exc) and time.monotonic() < deadline:
                     if not told and time.monotonic() - start > 3:  # say why nothing seems to happen
                         from registry.storebusy import holder_of
 
                         told = True
-                        warnings.warn(f"{self.path} is held by {holder_of(str(exc))}; retrying for up to "
+                        warnings.warn(f"{path} is held by {holder_of(str(exc))}; retrying for up to "
                                       f"{LOCK_RETRY_SECONDS:g} s", stacklevel=2)
                     time.sleep(delay)
                     delay = min(delay * 1.5, 0.25)
@@ -130,31 +135,34 @@ class Store:
                 if _is_lock_error(exc):  # one line naming the holder, not a lock traceback
                     from registry.storebusy import StoreBusy, holder_of
 
-                    raise StoreBusy(self.path, holder_of(str(exc)), read_only) from None
+                    raise StoreBusy(path, holder_of(str(exc)), read_only) from None
                 if "not a valid DuckDB database" in str(exc) or "database file" in str(exc).lower():
-                    raise _not_duckdb(self.path, exc) from None
+                    raise _not_duckdb(path, exc) from None
                 raise
             except duckdb.ConnectionException as exc:  # this process holds it open with other settings
-                raise UserError(f"{self.path} is already open in this process with other settings "
+                raise UserError(f"{path} is already open in this process with other settings "
                                 f"(a duckdb connection of your own?); close it first "
                                 f"({str(exc).splitlines()[0]})") from None
             except duckdb.Error as exc:
-                raise _not_duckdb(self.path, exc) from None
+                raise _not_duckdb(path, exc) from None
 
     @contextlib.contextmanager
-    def reader(self, locked: bool = False) -> Iterator[Any]:
+    def reader(self, locked: bool = False, limits: Any = None) -> Iterator[Any]:
         """A read-only DuckDB connection (an empty in-memory schema when no store exists yet);
-        `locked`: also no file/network access, no extension loading, settings frozen (user SQL)."""
+        `locked`: also no file/network access, no extension loading, memory and thread caps
+        (`limits`, registry.sqllimits), settings frozen (user SQL)."""
         import duckdb
 
         from registry.sqlguard import LOCKED
+        from registry.sqllimits import SqlLimits
 
-        config = LOCKED if locked else {}
-        if not self.path.exists():
+        config = {**(limits or SqlLimits.from_env()).settings(), **LOCKED} if locked else {}
+        source = readable(self.path, self.lock_path)  # the writer's read snapshot: no reader waits for a writer
+        if source is None:
             con = duckdb.connect(":memory:", config=dict(config))
             _create_schema(con, light=True)
         else:
-            con = self._connect(read_only=True, config=config)
+            con = self._connect(read_only=True, config=config, path=source)
         try:
             yield con
         finally:
@@ -168,10 +176,12 @@ class Store:
         with open(self.lock_path, "a+") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
+                mark_writing(lock)
                 # a store temporary lives only while its creator holds this lock: any seen now is
                 # a killed creator's leftover
-                for leftover in self.path.parent.glob(f".{self.path.name}.*.tmp*"):
-                    leftover.unlink(missing_ok=True)
+                for name in (self.path.name, snapshot_path(self.path).name):
+                    for leftover in self.path.parent.glob(f".{name}.*.tmp*"):
+                        leftover.unlink(missing_ok=True)
                 if not self.path.exists():
                     self._create_file()
                 con = self._connect(read_only=False)
@@ -184,9 +194,14 @@ class Store:
                         con.execute("ROLLBACK")
                         raise
                     con.execute("COMMIT")
+                    con.execute("CHECKPOINT")  # the whole store in the file the snapshot copies
                 finally:
                     con.close()
+                    # still under the lock, so snapshots follow write sessions in order; after a
+                    # rollback too (opening may have touched the file; the copy is the committed store)
+                    publish(self.path)
             finally:
+                unmark_writing(lock)
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _create_file(self) -> None:
@@ -210,20 +225,24 @@ class Store:
         from sqlalchemy import create_engine
         from sqlalchemy.pool import NullPool
 
-        return create_engine(f"duckdb:///{self.path}", poolclass=NullPool,
+        path = (readable(self.path, self.lock_path) or self.path) if read_only else self.path
+        return create_engine(f"duckdb:///{path}", poolclass=NullPool,
                              connect_args={"read_only": read_only})
 
     # ------------------------------------------------------------------ reads
     def frame(self, sql: Any, params: Sequence[Any] | Mapping[str, Any] | None = None, *,
-              locked: bool = False, rows: bool = False) -> "pd.DataFrame | Rows":
+              locked: bool = False, limits: Any = None, rows: bool = False) -> "pd.DataFrame | Rows":
         """Run a read-only query (text or a parsed duckdb.Statement) and return a pandas DataFrame;
-        `locked` runs it on a locked-down connection (user SQL: registry.sqlguard); `rows` returns
-        plain `Rows` instead (a terminal table needs no pandas, whose import costs ~0.5 s)."""
+        `locked` runs it on a locked-down connection under time/memory/thread limits (user SQL:
+        registry.sqlguard, registry.sqllimits); `rows` returns plain `Rows` instead (a terminal table
+        needs no pandas, whose import costs ~0.5 s)."""
         import duckdb
 
         from registry.sqlguard import refusal
+        from registry.sqllimits import SqlLimits, run_limited
 
-        with self.reader(locked=locked) as con, warnings.catch_warnings():
+        limits = (limits or SqlLimits.from_env()) if locked else None
+        with self.reader(locked=locked, limits=limits) as con, warnings.catch_warnings():
             # duckdb 1.5's own DataFrame conversion uses drop(inplace=True), deprecated in pandas 3
             warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame.drop")
             if rows and params and isinstance(sql, str):  # literals: binding would import pandas
@@ -232,11 +251,15 @@ class Store:
                 written = inline(sql, params if not isinstance(params, Mapping) else ())
                 if written is not None:
                     sql, params = written, None
-            try:
+
+            def run():
                 result = con.execute(sql, params) if params is not None else con.execute(sql)
                 if rows:
                     return Rows(tuple(d[0] for d in result.description or ()), result.fetchall())
                 return result.df()
+
+            try:
+                return run_limited(con, run, limits) if locked else run()
             except duckdb.Error as exc:
                 raise refusal(exc) from None
 

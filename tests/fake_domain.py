@@ -6,7 +6,8 @@ Methods "lt" and "dense" share a "pretrain" stage per (dataset, model, seed, tra
 resume from `ckpt.json`, and can be told to fail (`train={"fail": True}`) or return NaN
 (`train={"nan": True}`), or kill their worker process (`train={"crash": True}` exits with status 9; `train={"sigkill": True}`
 is killed by SIGKILL after its first checkpoint). If FAKE_DOMAIN_LOG names a file, every run appends "start KEY" and
-"done KEY" lines to it so tests can count executions."""
+"done KEY" lines to it so tests can count executions. FAKE_DOMAIN_GATE parks each run after each
+checkpoint until the test lets it go (`_gate`)."""
 from __future__ import annotations
 
 import json
@@ -34,6 +35,18 @@ def _log(line: str) -> None:
             fh.write(line + "\n")
             fh.flush()
             os.fsync(fh.fileno())
+
+
+def _gate(key: str, epoch: int) -> None:
+    """If FAKE_DOMAIN_GATE names a folder: after each checkpoint, say so (`KEY.EPOCH.waiting`, holding
+    this worker's pid) and wait for the test to open the gate (`KEY.EPOCH.go`), so a test can act on a
+    stage at a known state (e.g. kill its worker after a checkpoint) however slow the machine is."""
+    gate = os.environ.get("FAKE_DOMAIN_GATE")
+    if not gate:
+        return
+    write_json(Path(gate) / f"{key}.{epoch}.waiting", {"pid": os.getpid()})
+    while not (Path(gate) / f"{key}.{epoch}.go").exists():
+        time.sleep(0.01)
 
 
 class FakeDomain:
@@ -104,6 +117,7 @@ class FakeDomain:
                 "phase": stage["kind"], "epoch": epoch, "train_loss": loss, "train_acc": base + epoch,
                 "test_loss": loss * 1.1, "test_acc": base + epoch / 3, "lr": 0.1, "seconds": 0.01})
             write_json(ckpt, {"epoch": epoch})
+            _gate(key, epoch)
             if train.get("sigkill"):  # killed from outside after a checkpoint, as by the OOM killer
                 os.kill(os.getpid(), 9)
         rows = [json.loads(line) for line in (rundir / "metrics.jsonl").read_text().splitlines()]

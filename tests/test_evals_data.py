@@ -52,7 +52,7 @@ def test_a_file_that_is_not_svhn_is_one_line(root):
 
 
 def test_ood_sets_for_cifar10_read_svhn_and_cifar100_in_their_formats(root):
-    from tests.test_data_formats import _pickle
+    from test_data_formats import _pickle  # tests/ is on sys.path (pytest rootdir importmode)
 
     rng = np.random.default_rng(2)
     write_svhn(root / "svhn", rng)
@@ -68,7 +68,7 @@ def test_ood_sets_for_cifar10_read_svhn_and_cifar100_in_their_formats(root):
 
 
 def test_mnist_idx_as_ood_set_for_fashion_mnist(root):
-    from tests.test_data_formats import write_idx_folder
+    from test_data_formats import write_idx_folder
 
     arrays = write_idx_folder(root / "mnist" / "MNIST" / "raw", np.random.default_rng(3))
     images = ood_images("mnist", dataset_info("fashionmnist"), root=root)

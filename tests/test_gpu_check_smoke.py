@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_gpu_check_cpu_smoke_prints_one_table_with_every_section(tmp_path):
     env = {**os.environ, "PYTHON": sys.executable, "OMP_NUM_THREADS": "1", "GPU_CHECK_WHEELS": str(tmp_path / "none")}
     proc = subprocess.run([str(ROOT / "bench" / "gpu_check.sh"), "--cpu-smoke", "--out", str(tmp_path)],
-                          env=env, capture_output=True, text=True, timeout=600)
+                          env=env, capture_output=True, text=True)  # no time limit: a loaded CI runner is slow
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("gpu_check on ") and "CPU SMOKE" in lines[0]
@@ -37,3 +37,17 @@ def test_gpu_check_cpu_smoke_prints_one_table_with_every_section(tmp_path):
     assert cost and all(r["hours"] > 0 for r in cost) and "156 stages" in cost[0]["note"]
     calibration = json.loads((tmp_path / "calibration.json").read_text())
     assert {c["model"] for c in calibration.values()} == {"resnet32", "vgg19"}
+
+
+def test_the_cpu_smoke_has_no_time_budget_so_a_loaded_machine_skips_no_section():
+    """Under load 13-37 the smoke's 120 s budget skipped the parity section and the test failed: the
+    rehearsal now ignores the budget (which is for the real GPU run) and runs every section."""
+    import math
+
+    from bench.gpu_check import Clock, settings
+
+    class Args:
+        cpu_smoke, budget = True, 1.0
+
+    s = settings(Args())
+    assert math.isinf(s.budget) and math.isinf(Clock(s.budget).left())

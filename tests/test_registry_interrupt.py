@@ -16,45 +16,44 @@ from tickets.cli.main import cli
 from test_registry_sweep import KILL_SLEEP, SMALL, _log, _results, _study, _tickets, env, reference  # noqa: F401
 
 
-def _kill_workers_one_at_a_time(home, kills: int, stop: threading.Event) -> list[str]:
-    """SIGKILL the worker of a running stage that has a checkpoint, wait for that stage to be running
-    again (or done) under another process, then the next; no stage is killed more than twice."""
+def _kill_at_gates(gate, kills: int, sweep: subprocess.Popen) -> list[str]:
+    """Each stage stops at a gate after every checkpoint (fake_domain FAKE_DOMAIN_GATE): the first
+    `kills` stages to reach their first one have their worker SIGKILLed there (a checkpoint on disk,
+    no result); every other gate is opened. Acts on states only, so the machine's speed does not
+    matter."""
     victims: list[str] = []
-    while len(victims) < kills and not stop.is_set():
-        for rundir in sorted((home / "runs").glob("*")) if (home / "runs").exists() else []:
-            if victims.count(rundir.name) >= 2 or not (rundir / "ckpt.json").exists() \
-                    or (rundir / "result.json").exists():
+    handled: set[str] = set()
+    while sweep.poll() is None:
+        for waiting in sorted(gate.glob("*.waiting")):
+            if waiting.name in handled:
                 continue
-            try:
-                pid = json.loads((rundir / "lease.json").read_text())["pid"]
+            handled.add(waiting.name)
+            key, epoch = waiting.name.split(".")[:2]
+            pid = json.loads(waiting.read_text())["pid"]
+            if epoch == "1" and len(victims) < kills and key not in victims:
                 os.kill(pid, signal.SIGKILL)
-            except (OSError, ValueError, KeyError):
-                continue
-            victims.append(rundir.name)
-            while not stop.is_set() and not (rundir / "result.json").exists():
-                try:
-                    if json.loads((rundir / "lease.json").read_text())["pid"] != pid:
-                        break
-                except (OSError, ValueError, KeyError):
-                    pass
-                time.sleep(0.05)
-            break
-        time.sleep(0.05)
+                victims.append(key)
+            else:
+                (gate / f"{key}.{epoch}.go").touch()
+        time.sleep(0.02)
     return victims
 
 
 def test_workers_killed_one_at_a_time_lose_nothing_and_train_nothing_twice(env, reference):  # noqa: F811
-    study, home = _study(env, sleep=KILL_SLEEP, text=SMALL), env / "home"
+    study, home = _study(env, sleep=KILL_SLEEP, text=SMALL), env / "home"  # the reference's keys
+    gate = env / "gate"
+    gate.mkdir()
     proc = subprocess.Popen(_tickets("study", "run", str(study), "--workers", "2", home=home),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    stop, victims = threading.Event(), []
-    killer = threading.Thread(target=lambda: victims.extend(_kill_workers_one_at_a_time(home, 4, stop)))
-    killer.start()
-    output = proc.communicate(timeout=120)[0]
-    stop.set()
-    killer.join()
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "FAKE_DOMAIN_GATE": str(gate)})
+    output: list[str] = []
+    reader = threading.Thread(target=lambda: output.append(proc.stdout.read()))
+    reader.start()
+    victims = _kill_at_gates(gate, 4, proc)
+    reader.join()
+    output = output[0]
     assert proc.returncode == 0, output
-    assert len(victims) >= 3 and output.count("resuming from its checkpoints") == len(victims)
+    assert len(victims) == 4 and output.count("resuming from its checkpoints") == len(victims)
     done = [line.split()[1] for line in _log(env).elements() if line.startswith("done")]
     assert sorted(done) == sorted(set(done)) and len(done) == 5  # 0 lost, 0 trained twice
     resumed = [line.split()[1] for line in _log(env).elements() if line.startswith("resume")]

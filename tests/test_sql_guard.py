@@ -75,7 +75,23 @@ ATTACKS = [
     ("SELECT * FROM read_text('{db}.lock')", "not allowed here"),
     ("SELECT * FROM read_parquet('https://example.org/a.parquet')", "not allowed here"),
     ("SELECT * FROM glob('/etc/*')", "not allowed here"),
-    ("SELECT * FROM query('COPY runs TO ''{out}/q.csv''')", "query failed"),
+    ("SELECT * FROM query('COPY runs TO ''{out}/q.csv''')", "COPY is not allowed"),
+    ("SELECT * FROM query('FROM enable_logging()')", "enable_logging() changes the database"),
+    ("FROM enable_logging('QueryLog')", "enable_logging() changes the database"),
+    ("SELECT * FROM (FROM disable_logging())", "disable_logging() changes"),
+    ("SELECT 1 FROM enable_profiling()", "enable_profiling() changes"),
+    ("FROM checkpoint()", "checkpoint() changes"),
+    ("FROM force_checkpoint()", "force_checkpoint() changes"),
+    ("FROM truncate_duckdb_logs()", "truncate_duckdb_logs() changes"),
+    ("SUMMARIZE FROM enable_logging()", "enable_logging() changes"),
+    ("IMPORT DATABASE '{out}'", "IMPORT is not allowed"),
+    ("USE memory", "USE is not allowed"),
+    ("ANALYZE", "ANALYZE is not allowed"),
+    ("ANALYZE runs", "ANALYZE is not allowed"),
+    ("CHECKPOINT", "CHECKPOINT is not allowed"),
+    ("FORCE CHECKPOINT", "FORCE CHECKPOINT is not allowed"),
+    ("/* a */ -- b\n use memory", "USE is not allowed"),
+    ("TRUNCATE runs", "TRUNCATE is not allowed"),
     ("COPY runs TO '{out}/y.csv'", "COPY is not allowed"),
     ("COPY (SELECT * FROM runs) TO '{out}/y.parquet' (FORMAT parquet)", "COPY is not allowed"),
     ("EXPORT DATABASE '{out}/dump'", "is not allowed"),
@@ -93,7 +109,6 @@ ATTACKS = [
     ("UPDATE runs SET status = 'failed'", "UPDATE is not allowed"),
     ("DROP TABLE runs", "DROP is not allowed"),
     ("CREATE TABLE t AS SELECT 1", "CREATE is not allowed"),
-    ("CHECKPOINT", "is not allowed"),
     ("SELECT 1; DROP TABLE runs", "one statement at a time"),
     ("SELEC 1", 'SQL syntax error at or near "SELEC"'),
     ("PIVOT runs ON method USING count(*)", "needs its values listed"),
@@ -113,6 +128,28 @@ def test_sql_refuses_with_one_line_and_changes_nothing(world, query, message):
         api.sql(query, home=world["home"])
     assert _tree(world["root"]) == before_tree
     assert _rows(world["store"]) == before_rows == {"runs": 2, "results": 2}
+
+
+def test_import_database_is_refused_before_any_file_is_read(world, tmp_path):
+    """DuckDB's parser reads DIR/schema.sql for IMPORT DATABASE: the refusal must neither leak a
+    file's first token nor tell a directory with a (symlinked) schema.sql from one without."""
+    leaky = tmp_path / "leaky"
+    leaky.mkdir()
+    (leaky / "schema.sql").symlink_to("/etc/passwd")
+    messages = []
+    for directory in (leaky, tmp_path / "absent"):
+        with pytest.raises(UserError) as caught:
+            api.sql(f"IMPORT DATABASE '{directory}'", home=world["home"])
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1] == ("the store is read-only here: IMPORT is not allowed; "
+                                          "use SELECT, WITH, FROM, DESCRIBE, SHOW or SUMMARIZE")
+
+
+def test_logging_settings_are_unchanged_after_a_refused_enable_logging(world):
+    with pytest.raises(UserError, match="enable_logging"):
+        api.sql("FROM enable_logging('QueryLog')", home=world["home"])
+    assert list(api.sql("SELECT current_setting('enable_logging') AS on_", home=world["home"])["on_"]) == [False]
+    assert list(api.sql("SELECT * FROM query('SELECT 7 AS n')", home=world["home"])["n"]) == [7]
 
 
 def test_the_locked_connection_holds_even_without_the_parser_check(world):

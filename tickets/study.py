@@ -116,9 +116,16 @@ class Grid:
         if self.retrain:  # only when given, so the cells of every other study stay as they were
             fixed["retrain"] = dict(self.retrain)
         if self.evals:  # only when asked: cells without evals stay exactly as before
-            fixed["evals"] = [e if isinstance(e, str) else e.identity() if hasattr(e, "identity") else dict(e)
-                               for e in _values("evals", self.evals)]
+            fixed["evals"] = [e if isinstance(e, str) else e.identity() if hasattr(e, "identity") else
+                              dict(e) if isinstance(e, Mapping) else _not_an_evaluation(e)
+                              for e in _values("evals", self.evals)]
         return generic.Grid(axes=axes, fixed=fixed, exclude=tuple(self.exclude))
+
+
+def _not_an_evaluation(value: Any) -> Any:
+    from tickets.evals.specs import parse_eval
+
+    return parse_eval(value)  # raises the one line naming what an evaluation is
 
 
 def _sparsity(value: Any) -> float:

@@ -47,7 +47,10 @@ def texmark(mark: str) -> str:
 
 
 def md(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("*", "\\*")
+    """Stored names as literal Markdown: no raw HTML, no emphasis or links of their own."""
+    from registry.textsafe import markdown_text
+
+    return markdown_text(text)
 
 
 def num(value: Any) -> str:
@@ -59,7 +62,10 @@ def num(value: Any) -> str:
 
 def csvrow(values: list[Any]) -> str:
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="").writerow(["" if v is None else v for v in values])
+    from registry.textsafe import csv_cell
+
+    # names a spreadsheet would run as formulas (=cmd|..., +HYPERLINK, @SUM) get a leading '
+    csv.writer(buf, lineterminator="").writerow(["" if v is None else csv_cell(v) for v in values])
     return buf.getvalue()
 
 

@@ -22,7 +22,9 @@ def _emit(frame, fmt: str, title: str | None = None) -> None:
 
         frame = pd.DataFrame(frame.rows, columns=list(frame.columns))
     if fmt == "csv":
-        click.echo(frame.to_csv(index=False), nl=False)
+        from registry.textsafe import csv_frame
+
+        click.echo(csv_frame(frame).to_csv(index=False), nl=False)
         return
     if fmt == "json":
         click.echo(frame.to_json(orient="records", date_format="iso", indent=1))
@@ -34,10 +36,10 @@ def _emit(frame, fmt: str, title: str | None = None) -> None:
     # Every name and value goes in as Text: data is printed as data, never read as Rich markup
     # ('[x] list' stays '[x] list'; 'a[/]b' is no MarkupError).
     table = Table(title=Text(title) if title else None)
-    for column in frame.columns:
+    for column in frame.columns:  # column names too: `tickets sql 'SELECT 1 AS "\x1b[2J"'`
         # keys must stay copyable into `runs show`; long free text (specs, tracebacks) is cut short
         long_text = str(column) in ("spec", "deps", "traceback", "extra", "rundir")
-        table.add_column(Text(str(column)), no_wrap=str(column) in ("key", "method", "dataset", "model", "check"),
+        table.add_column(Text(_fmt(str(column))), no_wrap=str(column) in ("key", "method", "dataset", "model", "check"),
                          overflow="ellipsis" if long_text else "fold", max_width=40 if long_text else None)
     for row in (frame.rows[:TABLE_ROWS] if not hasattr(frame, "head")
                 else frame.head(TABLE_ROWS).itertuples(index=False)):
@@ -83,20 +85,29 @@ def _missing(value) -> bool:
 
 
 def _fmt(value) -> str:
+    from registry.textsafe import terminal_text
+
     if isinstance(value, float):
         return f"{value:.6g}"
-    return str(value)
+    return terminal_text(value)  # a stored name's ESC/BEL bytes must not reach the terminal
 
 
 @click.command()
 @click.argument("query")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.option("--timeout", "timeout_s", type=float, default=None,
+              help="Stop the query after this many seconds (default 60, TICKETS_SQL_TIMEOUT; 0: none).")
+@click.option("--memory", default=None, help="Memory cap, e.g. 8GB (default 2GB, TICKETS_SQL_MEMORY).")
+@click.option("--threads", type=int, default=None, help="Thread cap (default 2, TICKETS_SQL_THREADS).")
 @click.pass_context
-def sql(ctx: click.Context, query: str, fmt: str) -> None:
+def sql(ctx: click.Context, query: str, fmt: str, timeout_s: float | None, memory: str | None,
+        threads: int | None) -> None:
     """Run read-only SQL (SELECT/WITH/DESCRIBE/SHOW) over the store: runs, epochs, layers, results, run_results."""
     from registry import api
+    from registry.sqllimits import SqlLimits
 
-    frame = api.sql(query, home=_home(ctx), rows=fmt == "table")
+    limits = SqlLimits.from_env(memory=memory, threads=threads, timeout_s=timeout_s)
+    frame = api.sql(query, home=_home(ctx), limits=limits, rows=fmt == "table")
     _emit(frame, fmt)
     if frame.empty and fmt == "table":
         _where_looked(_home(ctx))
@@ -166,17 +177,17 @@ def runs_show(ctx: click.Context, key: str) -> None:
 
     parts = api.show(key, home=_home(ctx))
     run = parts["run"].iloc[0].to_dict()
-    click.echo(f"key          {run['key']}")
+    click.echo(f"key          {_fmt(run['key'])}")
     for name in ("kind", "status", "source", "dataset", "model", "method", "check", "sparsity", "seed",
                  "rundir", "host", "started", "finished", "code_version", "studies", "deps",
                  "git_commit", "git_dirty", "git_diff_hash", "env_hash", "torch_build", "data_fingerprint",
                  "domain_version"):
         if not _missing(run.get(name)):
-            click.echo(f"{name + ' ':<13}{run[name]}")
+            click.echo(f"{name + ' ':<13}{_fmt(run[name])}")
     if not _missing(run.get("spec")):
         click.echo("spec         " + json.dumps(json.loads(run["spec"]), sort_keys=True))
     if not _missing(run.get("error")):
-        click.echo(f"error        {run['error']}")
+        click.echo(f"error        {_fmt(run['error'])}")
     if not parts["result"].empty:  # one line per field: thirteen columns side by side cut the values short
         result = parts["result"].drop(columns=["key"]).iloc[0].to_dict()
         click.echo("result")

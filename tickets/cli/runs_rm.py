@@ -41,6 +41,9 @@ def runs_rm(ctx: click.Context, keys: tuple[str, ...], with_dependents: bool, ye
     chosen = resolve(keys, known_keys(store))
     if filters:
         chosen += [k for k in api.runs(home=store.home, **filters)["key"] if k not in chosen]
+        if "status" not in filters:  # stages running now are not in the store yet: match them too,
+            # so removing one is refused as running (as by key), not answered "no run matches"
+            chosen += [k for k in api.running(home=store.home, **filters)["key"] if k not in chosen]
     if not chosen:
         click.echo("no run matches; nothing removed")
         return

@@ -93,14 +93,19 @@ class Ood(Evaluation):
             raise UserError(f"unknown OoD set {self.dataset!r}; known: {', '.join(ood_names())}")
 
 
+# An attack's cost is linear in its steps (each a forward and backward pass over the attacked test
+# images): 20 is the usual CIFAR PGD, a few hundred a strong one; 10^9 would run for years.
+MAX_ATTACK_STEPS = 10_000
+
+
 @dataclass(frozen=True)
 class _Attack(Evaluation):
     def check(self) -> None:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             if field.name == "steps":
-                if not isinstance(value, int) or value < 1:
-                    raise UserError(f"{self.name} steps must be a positive integer, got {value!r}")
+                if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ATTACK_STEPS:
+                    raise UserError(f"{self.name} steps must be an integer in [1, {MAX_ATTACK_STEPS}], got {value!r}")
             elif field.name != "samples" and (not isinstance(value, (int, float)) or not 0 < value <= 1):
                 raise UserError(f"{self.name} {field.name} must be in (0, 1] (pixel scale), got {value!r}")
         if not isinstance(self.samples, int) or self.samples < 0:
@@ -165,6 +170,16 @@ def parse_eval(value: Any) -> Evaluation:
     unknown = sorted(set(options) - set(known))
     if unknown:
         raise UserError(f"unknown option {unknown[0]!r} for evaluation {name}; known: {', '.join(known) or 'none'}")
+    missing = [f.name for f in dataclasses.fields(cls) if f.name not in options
+               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if missing:  # "ood:" says which option it lacks in our words, not Python's
+        example = f"{name}:VALUE" if cls.positional() == missing[0] else f"{name}:{missing[0]}=VALUE"
+        hint = ""
+        if name == "ood":
+            from tickets.evals.oodsets import ood_names
+
+            example, hint = "ood:mnist", f"; known OoD sets: {', '.join(ood_names())}"
+        raise UserError(f"evaluation {value!r} needs its {missing[0]} (e.g. {example}){hint}")
     try:
         evaluation = cls(**options)
     except TypeError as exc:

@@ -91,6 +91,29 @@ class StructuredMethod(Method):
         return run_structured(ctx, self)
 
 
+def saved_selection(path, large, model_name: str) -> dict[str, list[int]] | None:
+    """The kept channels an interrupted run recorded, or None when there is none. An unreadable or
+    impossible `structure.json` (truncated, edited, foreign) is set aside as `structure.json.corrupt`
+    with a warning and the channels are selected again, as a corrupt mask.pt is: otherwise the stage
+    would fail the same way on every retry."""
+    from tickets.pruning.structured import rebuild
+
+    if not path.exists():
+        return None
+    try:
+        record = read_json(path)
+        if not isinstance(record, dict) or not isinstance(record.get("kept"), dict):
+            raise ValueError("no 'kept' mapping")
+        return rebuild.check_kept(large, {str(k): [int(i) for i in v] for k, v in record["kept"].items()}, model_name)
+    except (OSError, ValueError, TypeError, UserError) as exc:
+        import warnings
+
+        warnings.warn(f"structure {path} is unreadable ({type(exc).__name__}: {exc}); set aside as "
+                      f"{STRUCTURE_FILE}.corrupt and the channels selected again", RuntimeWarning, stacklevel=2)
+        path.replace(path.with_name(STRUCTURE_FILE + ".corrupt"))
+        return None
+
+
 def run_structured(ctx, method: StructuredMethod):
     from tickets.models import build_model
     from tickets.pruning.structured import rebuild
@@ -98,9 +121,8 @@ def run_structured(ctx, method: StructuredMethod):
 
     path = ctx.rundir / STRUCTURE_FILE
     large = steps.pretrained_model(ctx) if method.needs_pretrain else steps.initial_model(ctx)
-    if path.exists():  # an interrupted run: the selection was made, keep it
-        kept = {k: list(v) for k, v in read_json(path)["kept"].items()}
-    else:
+    kept = saved_selection(path, large, ctx.model_name)  # an interrupted run: the selection was made
+    if kept is None:
         kept = rebuild.check_kept(large, method.kept(ctx, large), ctx.model_name)
     small, channels = rebuild.rebuild(large, ctx.model_name, ctx.info, kept)
     dense, pruned = count(large, ctx.info.shape), count(small, ctx.info.shape)
