@@ -15,7 +15,8 @@ def test_site_pages_only_for_reports_with_their_own_runs(tmp_path):
     quickstart_store(home)
     con = duckdb.connect(str(home / "store.duckdb"))
     con.execute("UPDATE runs SET studies = 'quickstart', code_version = 'tickets 0.1 torch 2.14.1+cpu'")
-    con.execute("INSERT INTO epochs SELECT key, 'train', e, 1.0 / e, 50 + 10 * e, 1.1 / e, 48 + 9 * e, 0.1, 1 "
+    con.execute("INSERT INTO epochs (key, phase, epoch, train_loss, train_acc, test_loss, test_acc, lr, seconds) "
+                "SELECT key, 'train', e, 1.0 / e, 50 + 10 * e, 1.1 / e, 48 + 9 * e, 0.1, 1 "
                 "FROM runs, range(1, 4) t(e) WHERE sparsity IN (0.0, 0.98)")
     # another study's dense Fashion-MNIST training that the quickstart's filters would also catch
     con.execute("INSERT INTO runs (key, kind, status, source, dataset, model, method, \"check\", sparsity, seed, "

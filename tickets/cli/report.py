@@ -162,16 +162,20 @@ def report(ctx, name, all_, fmt, output, metric, interval, compare, strict, font
     click.echo(f"wrote {path}", err=True)
 
 
-def _table(ctx, name, metric, interval, compare, strict, warn=True, study_name=None, eval_=None):
-    """Report NAME laid out from the store; missing and pooled cells warned about (or refused)."""
+def _table(ctx, name, metric, interval, compare, strict, warn=True, study_name=None, eval_=None,
+           imported_only=False):
+    """Report NAME laid out from the store; missing and pooled cells warned about (or refused).
+    `imported_only`: only results imported from elsewhere (a site page for a report whose study
+    never ran here)."""
     from registry.report import make_table, missing_message
     from registry.report.loader import find_report
 
     declared, folder = find_report(report_folders(), name)
-    if study_name:
+    if study_name or imported_only:
         import dataclasses
 
-        declared = dataclasses.replace(declared, filters={**declared.filters, "study": study_name})
+        extra = {"study": study_name} if study_name else {"source": "imported"}
+        declared = dataclasses.replace(declared, filters={**declared.filters, **extra})
     if eval_ is not None:
         from dataclasses import replace
 
@@ -237,7 +241,16 @@ def _report_all(ctx, folder: Path, fmt, metric, interval, compare, strict, optio
         # happen to match its filters (a quickstart page pooling a Rethinking home's dense trainings)
         own = study_name or (_study_name(declared) if fmt == "html" else None)
         try:
-            table = _table(ctx, declared.name, metric, interval, compare, strict, warn=False, study_name=own)
+            try:
+                table = _table(ctx, declared.name, metric, interval, compare, strict, warn=False, study_name=own)
+            except UserError:
+                if not own or study_name:
+                    raise
+                # no run of its study here: results imported from elsewhere (they name no study) still
+                # make its page, never another study's runs
+                table = _table(ctx, declared.name, metric, interval, compare, strict, warn=False,
+                               imported_only=True)
+                own = None
         except UserError as exc:
             page["warning"] = str(exc).split(": ", 1)[-1]
             click.echo(f"skipped {declared.name}: {exc}", err=True)
