@@ -1,18 +1,27 @@
 """Rows shared by the "Rethinking the Value of Network Pruning" reports: the unpruned network, then
-the three pipelines of one structured method (rows select on the method's `retrain` option)."""
+the pipelines of one method (rows select on the method's `retrain` option)."""
 from __future__ import annotations
 
 from registry.report import Row
 
 PIPELINES = (("finetune", "Fine-tuned"), ("scratch_e", "Scratch-E"), ("scratch_b", "Scratch-B"))
+SOFT = ("soft", "Soft filter pruned")  # soft filter pruning's own result
+LOTTERY = ("lottery", "Lottery ticket (initial weights)")
 MODELS = {"vgg16_l1": "VGG-16", "resnet56_l1": "ResNet-56", "resnet110_l1": "ResNet-110",
-          "vgg19_slim": "VGG-19", "preresnet164": "PreResNet-164", "mlp_bn": "MLP-300-100 (BN)"}
-METHODS = {"l1_filter": "L1-norm", "slimming": "Network slimming", "channel_scale": "Uniform scaling"}
+          "vgg19_slim": "VGG-19", "preresnet164": "PreResNet-164", "mlp_bn": "MLP-300-100 (BN)",
+          "vgg19": "VGG-19", "vgg16": "VGG-16", "preresnet110": "PreResNet-110", "densenet40_slim": "DenseNet-40",
+          "densenet40": "DenseNet-40", "densenet_bc100": "DenseNet-BC-100", "resnet20_l1": "ResNet-20",
+          "resnet32_l1": "ResNet-32", "cnn_small": "CNN 16-32 (BN)"}
+METHODS = {"l1_filter": "L1-norm", "slimming": "Network slimming", "channel_scale": "Uniform scaling",
+           "weight_level": "Weight-level", "sfp": "Soft filter pruning"}
+DATASETS = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100"}
 
 
-def rows(method: str | None = None) -> tuple[Row, ...]:
-    """Unpruned (the plain large-model training, never bold) + Fine-tuned / Scratch-E / Scratch-B."""
+def rows(method: str | None = None, pipelines=PIPELINES) -> tuple[Row, ...]:
+    """Unpruned (the plain large-model training, never bold) + one row per pipeline."""
     only = {"method": method} if method else {}
-    # the large model's ordinary training: not network slimming's penalised one (spec.bn_l1 set)
-    return (Row("full", "Unpruned", {"method": "dense", "spec.bn_l1": None}, reference=True),
-            *(Row(key, label, {**only, "spec.method.retrain": key}) for key, label in PIPELINES))
+    # the large model's ordinary training: not network slimming's penalised one (spec.bn_l1 set),
+    # nor soft filter pruning's soft-pruned one (spec.soft_filter set)
+    return (Row("full", "Unpruned", {"method": "dense", "spec.bn_l1": None, "spec.soft_filter": None},
+                reference=True),
+            *(Row(key, label, {**only, "spec.method.retrain": key}) for key, label in pipelines))

@@ -4,14 +4,14 @@ declarations (random_pruning_cpu_ece, _auroc, _pgd); any other metric: `--eval N
 from registry.report import Report
 
 from ._common import CHANCE, sparsity_axis
-from ._random_pruning import mlp_groups, rule_rows
+from ._random_pruning import CPU_RULES, mlp_groups, rule_rows
 
 SIZES = ((2, 16), (2, 64), (2, 256), (1, 64), (4, 64))
 CPU = dict(
     filters={"dataset": "fashionmnist", "model": "mlp"},
     columns=(sparsity_axis((0.5, 0.9)),),
     groups=mlp_groups(SIZES),
-    rows=rule_rows(),
+    rows=rule_rows(CPU_RULES),
     row_title="Network",
     seeds=2,
     chance=CHANCE,
@@ -21,7 +21,7 @@ CPU = dict(
 REPORT = Report(
     name="random_pruning_cpu",
     title="Random pruning vs dense MLPs on Fashion-MNIST: test accuracy",
-    caption="Test accuracy (%) of dense and randomly pruned (ERK, uniform ratios) MLPs of several "
+    caption="Test accuracy (%) of dense and randomly pruned (ERK, uniform, ERK+, SNIP-ratio, GraSP-ratio) MLPs of several "
             "widths and depths on Fashion-MNIST, mean ± std over 2 seeds.",
     **CPU,
 )

@@ -3,7 +3,7 @@ figure of accuracy and of the gap to the dense network of the same depth."""
 from registry.report import Report
 
 from ._common import CHANCE, sparsity_axis
-from ._random_pruning import DEPTH, WIDTH, rule_rows, scale_figure, size_axis
+from ._random_pruning import CPU_RULES, DEPTH, WIDTH, rule_rows, scale_figure, size_axis
 
 REPORT = Report(
     name="random_pruning_cpu_depth",
@@ -11,7 +11,7 @@ REPORT = Report(
     filters={"dataset": "fashionmnist", "model": "mlp", WIDTH: "64"},
     columns=(sparsity_axis((0.5, 0.9)),),
     group_by=size_axis(DEPTH, (1, 2, 4), "hidden layers"),
-    rows=rule_rows(dense_label="Dense (depth {group})"),
+    rows=rule_rows(CPU_RULES, dense_label="Dense (depth {group})"),
     seeds=2,
     chance=CHANCE,
     study="studies/random_pruning_cpu.py",

@@ -2,7 +2,7 @@
 Fashion-MNIST, fine-tuned vs Scratch-E vs Scratch-B (studies/rethinking_fashionmnist.py)."""
 from registry.report import Axis, Report
 
-from ._rethinking import METHODS, rows
+from ._rethinking import LOTTERY, METHODS, PIPELINES, rows
 
 REPORT = Report(
     name="rethinking_fashionmnist",
@@ -11,7 +11,7 @@ REPORT = Report(
             "mean ± std over seeds.",
     filters={"dataset": "fashionmnist", "model": "mlp_bn"},
     columns=(Axis("method", ("l1_filter", "slimming", "channel_scale"), labels=METHODS, title="Method"),),
-    rows=rows(),
+    rows=rows(None, (*PIPELINES, LOTTERY)),
     reference_axis="method",
     row_title="Pipeline",
     seeds=2,

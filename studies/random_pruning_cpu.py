@@ -1,7 +1,7 @@
 """The Random Pruning paper's scale study, CPU-sized: Fashion-MNIST, a fully connected network swept
 in width (16, 64, 256 units, 2 hidden layers) and in depth (1, 2, 4 hidden layers of 64 units), dense vs
-randomly pruned at initialisation with ERK and uniform layer ratios (ER equals ERK on fully
-connected layers, so it is left out here), 50 % and 90 % sparsity, two seeds; every trained network
+randomly pruned at initialisation with ERK, uniform, ERK+, SNIP-ratio and GraSP-ratio layer ratios
+(ER equals ERK on fully connected layers, so it is left out here), 50 % and 90 % sparsity, two seeds; every trained network
 is evaluated for calibration, OoD detection (scikit-learn's digits, uniform noise) and FGSM/PGD.
 
     tickets study run studies/random_pruning_cpu.py --workers 2
@@ -17,7 +17,9 @@ TRAIN = {"epochs": 3, "milestones": (2,), "batch_size": 128, "weight_decay": 5e-
 EVALS = ("calibration", "ood:digits", "ood:noise", "fgsm", "pgd:steps=10,samples=2000")
 WIDTHS = (16, 64, 256)
 DEPTHS = (1, 2, 4)
-RULES = (RandomTickets(rule="erk"), RandomTickets(rule="uniform"))
+# ERK and uniform; the paper's ERK+ and SNIP / GraSP ratios (issue 20). Uniform+ needs three layers
+# (the 1-hidden-layer MLP has two) and ER equals ERK on fully connected layers.
+RULES = tuple(RandomTickets(rule=r) for r in ("erk", "uniform", "erk_plus", "snip_ratio", "grasp_ratio"))
 COMMON = dict(datasets=("fashionmnist",), models=("mlp",), seeds=(0, 1), train=TRAIN, evals=EVALS)
 
 

@@ -1,7 +1,7 @@
 """The Random Pruning paper (Liu et al., ICLR 2022), CIFAR depth sweep: CIFAR ResNets of depth
 20, 32, 44, 56, 110 at the standard width (16-32-64; the released code's `cifar_resnet_N`), trained
-sparse from a random mask fixed at initialisation with the ERK, ER, uniform and uniform+ layer
-ratios at sparsities 0.1..0.9, against the dense network of the same depth; CIFAR-10 and CIFAR-100.
+sparse from a random mask fixed at initialisation with the paper's seven layer
+ratios (uniform, uniform+, ER, ERK, ERK+, SNIP ratio, GraSP ratio) at sparsities 0.1..0.9, against the dense network of the same depth; CIFAR-10 and CIFAR-100.
 
 Training as the paper's Table 1 and the released CIFAR/main.py: 160 epochs, batch 128, SGD lr 0.1
 with Nesterov momentum 0.9, weight decay 5e-4, lr ×0.1 at epochs 80 and 120. Three seeds (the
@@ -16,7 +16,10 @@ from tickets.study import Grid, Study
 
 TRAIN = {"epochs": 160, "milestones": (80, 120), "batch_size": 128, "weight_decay": 5e-4, "nesterov": True}
 MODELS = ("resnet20", "resnet32", "resnet44", "resnet56", "resnet110")
-RULES = tuple(RandomTickets(rule=r) for r in ("erk", "er", "uniform", "uniform_plus"))
+# the paper's seven layer-wise ratios (ERK+ with the released fc_density 1; SNIP/GraSP ratio: a
+# SNIP/GraSP mask's per-layer counts at initialisation, positions re-drawn)
+RULES = tuple(RandomTickets(rule=r) for r in ("erk", "er", "uniform", "uniform_plus", "erk_plus",
+                                                "snip_ratio", "grasp_ratio"))
 SPARSITIES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 SEEDS = (0, 1, 2)
 EVALS = {"cifar10": ("calibration", "ood:svhn", "ood:cifar100", "fgsm", "pgd"),

@@ -1,7 +1,8 @@
 """The Random Pruning paper (Liu et al., ICLR 2022), CIFAR width sweep: ResNet-20 with first-stage
 width 8, 16, 24 (the released code's `resnet20_width_8_16_24` script: `cifar_resnet_20_W`, stages
 W-2W-4W) and, beyond it, 32, 48, 64 to follow the trend further. Random masks fixed at
-initialisation with ERK, ER, uniform and uniform+ ratios at sparsities 0.1..0.9 against the dense
+initialisation with the paper's seven layer ratios (uniform, uniform+, ER, ERK, ERK+,
+SNIP ratio, GraSP ratio) at sparsities 0.1..0.9 against the dense
 network of the same width, CIFAR-10 and CIFAR-100; training and evaluations as
 studies/random_pruning_depth.py (160 epochs, batch 128, Nesterov SGD 0.1, wd 5e-4, ×0.1 at 80/120).
 
@@ -12,7 +13,10 @@ from tickets.study import Grid, Study
 
 TRAIN = {"epochs": 160, "milestones": (80, 120), "batch_size": 128, "weight_decay": 5e-4, "nesterov": True}
 WIDTHS = (8, 16, 24, 32, 48, 64)
-RULES = tuple(RandomTickets(rule=r) for r in ("erk", "er", "uniform", "uniform_plus"))
+# the paper's seven layer-wise ratios (ERK+ with the released fc_density 1; SNIP/GraSP ratio: a
+# SNIP/GraSP mask's per-layer counts at initialisation, positions re-drawn)
+RULES = tuple(RandomTickets(rule=r) for r in ("erk", "er", "uniform", "uniform_plus", "erk_plus",
+                                                "snip_ratio", "grasp_ratio"))
 SPARSITIES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 SEEDS = (0, 1, 2)
 EVALS = {"cifar10": ("calibration", "ood:svhn", "ood:cifar100", "fgsm", "pgd"),

@@ -224,7 +224,7 @@ def test_synflow_method_uses_the_reference_rule_by_default(tmp_path):
     net = Tiny()
     total = sum(m.weight.numel() for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear)))
     ref = method_from("synflow", {"iterations": 20}).mask(ctx, net)
-    want, _ = released_synflow_mask(net, round(total * 0.05) / total, 20, (3, 8, 8))
+    want, _ = released_synflow_mask(net, 0.05, 20, (3, 8, 8))  # released: d = 1 - p (item 10)
     assert sum(int(m.sum()) for m in ref.values()) == round(total * 0.05)
     for g, w in zip(ref.values(), want):
         assert (g != w).sum() <= 1

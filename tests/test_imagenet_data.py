@@ -72,6 +72,9 @@ def test_kaggle_layout_and_missing_parts_are_named(tmp_path, registered):
     write_tree(kaggle, "loc", per_class=1, val_per_class=1)
     (kaggle / "LOC_val_solution.csv").rename(tmp_path / name / "LOC_val_solution.csv")  # Kaggle keeps it on top
     assert load_dataset(name, root=tmp_path).num_test == 4
+    from tickets.data.fingerprint import data_fingerprint
+
+    assert data_fingerprint(name, tmp_path).startswith("files:")  # the listing, not decoded tensors
 
     other = registered()
     write_tree(tmp_path / other, "devkit", per_class=1, val_per_class=1)
@@ -208,3 +211,26 @@ def test_new_training_options_stay_out_of_keys_at_their_defaults():
         DOMAIN.expand({**cell, "train": {"loader": "dali"}})
     plan = DOMAIN.expand({"dataset": "imagenet", "model": "cnn_small", "method": "dense", "sparsity": 0.0, "seed": 0})
     assert plan and plan[0].spec["dataset"] == "imagenet"  # plans without any ImageNet file
+
+
+def test_evaluations_and_held_out_split_read_the_streamed_files(tmp_path, registered, monkeypatch):
+    from dataclasses import replace
+
+    from tickets.evals.run import test_images, test_logits
+    from tickets.models import build_model
+    from tickets.train.validation import split_files
+
+    monkeypatch.setenv("TICKETS_LOADER_WORKERS", "0")
+    name = registered()
+    write_tree(tmp_path / name, "loc", per_class=4, val_per_class=2)
+    data = load_dataset(name, root=tmp_path)
+    net = build_model("cnn_small", data.info).eval()
+    logits, labels = test_logits(net, data, batch_size=3)
+    assert logits.shape == (8, 4) and labels.tolist() == list(data.test_labels)
+    images, first = test_images(data, 5)
+    assert images.shape == (5, 3, 32, 32) and images.dtype == torch.uint8 and first.tolist() == list(data.test_labels[:5])
+    train, held = split_files(data, 0.25)
+    assert train.num_train == 12 and held.num_test == 4
+    assert set(train.train_files).isdisjoint(held.test_files)
+    assert set(train.train_files) | set(held.test_files) == set(data.train_files)
+    assert replace(held, test_files=()).num_test == 0

@@ -119,7 +119,8 @@ def test_a_plugin_model_of_its_own_family_works_with_every_ratio_rule():
         assert counts == expected, rule
         assert abs(sum(counts.values()) - 0.2 * 266200) < 0.01 * 266200, rule
         worked += 1
-    assert worked >= len(RATIOS.names()) - 1
+    shape_rules = [r for r in RATIOS.names() if not RATIOS.meta(r).get("scorer")]  # scored: need data
+    assert worked >= len(shape_rules) - 1
 
 
 @pytest.mark.slow

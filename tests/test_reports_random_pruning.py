@@ -98,3 +98,55 @@ def test_the_figure_command_draws_a_scale_figure(tmp_path):
                                    "-o", str(tmp_path / "d.png")])
     assert out.exit_code == 0, out.output
     assert (tmp_path / "d.png").stat().st_size > 10_000
+
+
+def test_scale_figures_use_the_shared_style(tmp_path):
+    """Size presets, TrueType (Type 42) fonts, one legend below, no baked-in title (issue 20)."""
+    import re
+
+    from registry.report.aggregate import stats_from_frame
+    from registry.report.style import SIZES, FigureOptions
+
+    report, _ = load_report(REPORTS, "random_pruning_depth")
+    stats = stats_from_frame(report, _runs())
+    for preset in ("page", "column"):
+        pdf, _ = plot_report(report, stats, tmp_path / f"{preset}.pdf", FigureOptions(width=SIZES[preset]))
+        data = pdf.read_bytes()
+        width = float(re.search(rb"/MediaBox \[ *0 0 ([\d.]+) ([\d.]+) *\]", data).group(1))
+        assert width == pytest.approx(72 * SIZES[preset])
+        fonts = set(re.findall(rb"/Subtype */(\w+)", data)) & {b"Type3", b"Type1", b"TrueType", b"CIDFontType2"}
+        assert fonts and fonts <= {b"TrueType", b"CIDFontType2"}, fonts  # Type 42, never Type 3
+    svg, _ = plot_report(report, stats, tmp_path / "f.svg")
+    text = svg.read_text()  # svg.fonttype none keeps text as text
+    labels = re.findall(r"<text[^>]*>([^<]*)</text>", text) or re.findall(r"<!-- ([^>]*) -->", text)
+    for entry in ("Dense", "ERK", "Uniform"):
+        assert labels.count(entry) == 1, (entry, labels)  # one shared legend, not one per panel
+    assert report.title not in text
+    assert "#0072b2" in text.lower() and "#009e73" in text.lower()  # Okabe-Ito: ERK, Uniform
+
+
+@pytest.mark.parametrize("name,networks", [("random_pruning_vgg_depth", "VGG"), ("random_pruning_width_pgd", "WIDTH"),
+                                           ("random_pruning_depth_ece", "DEPTH")])
+def test_scale_study_reports_and_figures_of_accuracy_and_evaluations(tmp_path, name, networks):
+    """The VGG depth study, the CIFAR-100 halves and the evaluation quantities: each a table (seven
+    ratio rows per size, both datasets) and a figure, read from a store of finished runs."""
+    import random_pruning_store as rps
+
+    from registry.report.aggregate import stats_from_query
+
+    at_chance = ("cifar100", 0, "uniform", 0.9)  # a network at chance: trivially robust, not a point
+    store = rps.scale_store(tmp_path / "home", getattr(rps, networks), collapsed=[at_chance])
+    report, folder = load_report(REPORTS, name)
+    table = make_table(report, query=store.frame, folder=folder)
+    cells = [c for s in table.sections for r in s.rows for c in r.cells if not c.blank and not c.missing]
+    assert {c.coords["dataset"] for c in cells} == {"cifar10", "cifar100"}
+    labels = {r.label for s in table.sections for r in s.rows}
+    assert {"ERK+", "SNIP ratio", "GraSP ratio", "Uniform+"} <= labels
+    if name != "random_pruning_width_pgd":  # drawing is slow on a busy machine: one of the three draws
+        return
+    path, warnings = plot_report(report, stats_from_query(report, store.frame, None), tmp_path / "f.svg")
+    assert warnings == ["figure 'random_pruning_width_pgd': not drawn, collapsed to chance: "
+                        "Uniform at 8 (CIFAR-100, 90%)"]
+    text = path.read_text()
+    for label in ("CIFAR-100 / 90%", "ERK+", "SNIP ratio", "GraSP ratio", "Dense"):
+        assert f"{label}</text>" in text or f"<!-- {label} -->" in text, label

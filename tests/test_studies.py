@@ -25,13 +25,17 @@ EXPECTED = {
     "appendix_figure3_cifar100": (276, 282, 12),
     # "Rethinking the Value of Network Pruning": scratch pipelines of predefined architectures need no
     # large model; network slimming's penalised training is a second shared stage per network and seed
-    "rethinking_l1_cifar": (90, 90, 15),           # 3 nets x 5 seeds x dense + (1 + 2 + 2 variants) x 3 pipelines
-    "rethinking_slimming_cifar": (55, 65, 20),     # 2 nets x 5 seeds x (dense + sparse) + 3 ratios x 3 pipelines
-    "rethinking_fashionmnist": (20, 22, 4),
+    "rethinking_l1_cifar": (180, 180, 30),         # 2 datasets x 3 nets x 5 seeds x dense + (1 + 2 + 2 variants) x 3 pipelines
+    "rethinking_slimming_cifar": (180, 210, 60),   # 2 datasets x 3 nets x 5 seeds x (dense + sparse) + 5 ratios x 3 pipelines
+    "rethinking_weight_level_cifar": (210, 210, 30),  # 2 datasets x 3 nets x 5 seeds x (dense + 2 ratios x 3 pipelines)
+    "rethinking_sfp_cifar": (155, 200, 65),        # 4 nets x 5 seeds dense + 9 (net, ratio) x 5 seeds x (soft stage + 3 pipelines)
+    "rethinking_lottery_cifar": (500, 500, 40),    # 2 lrs x 5 seeds x (4 dense + 9 sparsities x 2 methods x 2 inits + 5 nets x 2)
+    "rethinking_fashionmnist": (33, 36, 6),       # MLP: + 3 lottery pipelines x 2 seeds; CNN: dense, 3 weight-level, 3 SFP (+ its soft stage)
     # Random Pruning: stages = trainings + 5 evaluation stages per trained network
-    "random_pruning_cpu": (50, 300, 10),            # 5 MLP sizes x 2 seeds x (dense + 2 rules x 2 sparsities)
-    "random_pruning_depth": (1110, 6660, 30),       # 2 datasets x 5 depths x 3 seeds x (dense + 4 rules x 9)
-    "random_pruning_width": (1332, 7992, 36),       # 2 datasets x 6 widths x 3 seeds x (dense + 4 rules x 9)
+    "random_pruning_cpu": (110, 660, 10),           # 5 MLP sizes x 2 seeds x (dense + 5 rules x 2 sparsities)
+    "random_pruning_depth": (1920, 11520, 30),      # 2 datasets x 5 depths x 3 seeds x (dense + 7 rules x 9)
+    "random_pruning_width": (2304, 13824, 36),      # 2 datasets x 6 widths x 3 seeds x (dense + 7 rules x 9)
+    "random_pruning_vgg_depth": (1536, 9216, 24),   # 2 datasets x 4 VGGs x 3 seeds x (dense + 7 rules x 9)
     "random_pruning_wrn": (54, 324, 6),
     # ImageNet (issue 18): one seed; Scratch-E/B of predefined architectures need no large model
     "random_pruning_imagenet": (20, 20, 2),         # 2 nets x (dense + 3 rules x 3 sparsities)

@@ -8,6 +8,8 @@ stage's schedule; `imp` trains `rounds` times (R-1 intermediate rounds and the f
 `retrain="scratch_b"`) at most `max_scale` times (its FLOPs ratio is known only after pruning, so
 the projection takes the cap: an upper bound), except `predefined` architectures, whose ratio is
 known at plan time. ImageNet-scale inputs also get the training compute in multiply-accumulates.
+The other `retrain` pipelines of the Rethinking methods: finetune the fine-tuning schedule's epochs,
+soft (soft filter pruning's result, only evaluated) none.
 
 Calibrations (`tickets calibrate`, tickets/train/calibrate.py) live in `<home>/calibration.json`, one
 entry per (model, input shape, batch size, device, runs per device, sharing mode, precision), each
@@ -79,6 +81,12 @@ def stage_epochs(spec: Mapping[str, Any]) -> tuple[int, bool]:
         if name == "predefined" and method.get("arch"):  # a published architecture: its FLOPs ratio is known
             return _predefined_scratch_b(spec, epochs, float(method.get("max_scale", 2.0))), False
         return int(math.ceil(epochs * float(method.get("max_scale", 2.0)))), True
+    # the `retrain` pipelines of Rethinking's methods (structured, weight_level, sfp)
+    retrain = method.get("retrain")
+    if retrain == "finetune" and spec.get("retrain"):
+        return int(spec["retrain"]["epochs"]), False
+    if retrain == "soft":  # soft filter pruning's own result: evaluated, not trained
+        return 0, False
     return epochs, False
 
 

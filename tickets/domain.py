@@ -100,9 +100,12 @@ class TicketsDomain:
         self._check_feasible(method, model, info, model_options, sparsity, config)
         retrain = None
         if structured:
-            from tickets.domain_structured import check_structured, retrain_config
+            from tickets.domain_structured import check_structured
 
             check_structured(method, model, info, model_options, sparsity)
+        if getattr(method, "has_retrain", False):  # structured and weight-level pipelines
+            from tickets.domain_structured import retrain_config
+
             retrain = retrain_config(dataset, cell.get("train") or {}, cell.get("retrain") or {})
         from tickets.evals.stages import resolve_evals
 
@@ -117,12 +120,16 @@ class TicketsDomain:
         from tickets.pruning import steps
 
         rule = getattr(method, "rule", None)
-        if isinstance(rule, str) and sparsity > 0:
+        from tickets.pruning.ratios import scored_rule
+
+        if isinstance(rule, str) and sparsity > 0 and not scored_rule(rule):  # scored: counts need data
             from tickets.models import model_family
             from tickets.pruning.ratios import keep_counts
 
             keep_counts(rule, _layers(model, info, json.dumps(model_options, sort_keys=True)),
                         sparsity, family=model_family(model))
+        if hasattr(method, "check_layers"):  # e.g. weight_level: the network has conv weights
+            method.check_layers(model, _layers(model, info, json.dumps(model_options, sort_keys=True)))
         for epoch in method.rewind_epochs():
             if not 0 <= epoch < config.epochs:
                 raise UserError(f"method {method.name}: rewind_epoch {epoch} must be below the "
@@ -178,7 +185,8 @@ class TicketsDomain:
             if data_check:
                 identity["data_check"] = data_check
             # network slimming's sparsity-regularised training: the same shared stage, penalised
-            pretrain_options = method.pretrain_options() if hasattr(method, "pretrain_options") else {}
+            pretrain_options = (method.pretrain_options(sparsity=r["sparsity"])
+                                if hasattr(method, "pretrain_options") else {})
             identity.update(pretrain_options)
             spec = {**base_spec, "method": {"name": "dense"}, "check": data_check or "none",
                     "sparsity": 0.0, "data_check": data_check,
@@ -316,6 +324,7 @@ class TicketsDomain:
             pretrain_dir=Path(pretrain_dir) if pretrain_dir is not None else None, device=device,
             data_check=spec.get("data_check"), on_epoch=on_epoch, on_step=on_step,
             phase_started=phase_started, bn_l1=float(spec.get("bn_l1") or 0.0),
+            soft_filter=float(spec.get("soft_filter") or 0.0),
             retrain_config=_config_from(spec["retrain"]) if spec.get("retrain") else None,
             train_hook=train_hook)
         if kind == "pretrain":

@@ -1,7 +1,8 @@
 """The structured-pruning part of the tickets domain, kept out of `tickets.domain` so that file only
 calls in: plan-time checks, the fine-tuning schedule, and the size columns every run records.
 
-- `retrain` (a cell key, `Grid(retrain={...})`): the fine-tuning schedule of structured pipelines,
+- `retrain` (a cell key, `Grid(retrain={...})`): the fine-tuning schedule of structured pipelines
+  (and of `weight_level`: every method whose class sets `has_retrain`),
   overrides on the released code's 40 epochs at lr 0.001 without decay (the rest of the fields from
   the cell's training). It is part of a run's identity only where it differs from that default, and
   only for pipelines that fine-tune (Scratch-E/B train with the large model's schedule).

@@ -36,9 +36,9 @@ METRIC_LABELS = {"test_acc": "final-epoch test accuracy",
                  "best_test_acc": "best-epoch test accuracy (epoch selected on the test set)",
                  "val_selected_test_acc": "test accuracy at the best validation epoch",
                  "test_top5": "final-epoch top-5 test accuracy",
-                 "params": "parameters", "flops": "FLOPs (multiply-accumulates)",
+                 "params": "parameters", "flops": "FLOPs (conv/linear multiply-accumulates per input)",
                  "params_reduction": "Params ↓ (% of the unpruned network's parameters removed)",
-                 "flops_reduction": "FLOPs ↓ (% of the unpruned network's FLOPs removed)"}
+                 "flops_reduction": "FLOPs ↓ (% of the unpruned network's FLOPs removed; conv/linear multiply-accumulates)"}
 PLAIN_FIELDS = ("key", "kind", "status", "source", "dataset", "model", "method", "check", "sparsity",
                 "seed", "variant", "test_acc", "best_test_acc", "achieved_sparsity", "collapsed",
                 "params", "flops", "dense_params", "dense_flops", "val_selected_test_acc",

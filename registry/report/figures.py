@@ -156,7 +156,7 @@ def plot_report(report: Report, stats: "pd.DataFrame", path: str | Path,
     from registry.report.scale import ScaleFigure, plot_scale
 
     if isinstance(spec, ScaleFigure):  # metric against network size, with the gap to dense
-        return plot_scale(report, stats, path), []
+        return plot_scale(report, stats, path, options, metric)
     data = stats[stats[spec.x].notna() & (stats[spec.x] != 0)] if spec.x == "sparsity" else stats
     # like the paper's figures, leave out trivial (collapsed, chance-level) results
     chance = data["dataset"].map(lambda d: report.chance.get(d, float("nan")))
@@ -540,7 +540,7 @@ def plot_curves(epochs: "pd.DataFrame", path: str | Path, *, options: FigureOpti
 
 # ---------------------------------------------------------------- any study: size vs accuracy
 
-SIZE_COLUMNS = {"params": "parameters (nonzero)", "flops": "FLOPs (MACs)"}
+SIZE_COLUMNS = {"params": "parameters (nonzero)", "flops": "FLOPs (conv/linear MACs)"}
 
 
 def size_sql(where: Where, size: str, metric: str = "test_acc") -> tuple[str, list[Any]]:

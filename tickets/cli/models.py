@@ -77,7 +77,7 @@ def _print_models(rows: list[dict], info, show_layers: bool) -> None:
     console = Console()
     table = Table(title=f"Models for {info.name} ({info.describe_shape()}, {info.num_classes} classes)")
     table.add_column("model", no_wrap=True)  # a name is data: never cut (a plugin's names are long)
-    table.add_column("family", overflow="fold")
+    table.add_column("family", no_wrap=True)  # one word: folding it cut "tinymlp" into "tinym"/"lp"
     table.add_column("prunable weights", justify="right", no_wrap=True)  # a count is never cut either
     table.add_column("layers", justify="right")
     table.add_column("depth · block · widths", overflow="fold")

@@ -65,10 +65,10 @@ def ratios(model: str, dataset: str, rule: str, sparsity: float, options: tuple[
 
     from tickets import models as M
     from tickets.data import dataset_info
-    from tickets.pruning.ratios import RATIOS, check_sparsity, plan_ratios
+    from tickets.pruning.ratios import check_sparsity, parse_rule, plan_ratios
 
     check_sparsity(sparsity)
-    RATIOS.get(rule)
+    parse_rule(rule)
     M.MODELS.get(model)
     info = dataset_info(dataset)
     opts = model_options(model, pairs(options, "--option"))

@@ -69,9 +69,15 @@ def data_fingerprint(name: str, root: str | os.PathLike | None = None) -> str | 
     """"<how>:<hash16>" for dataset `name` as found on this machine (None when it is not here):
     `file:` a decoded tensor file, `files:` a folder listing (paths and sizes), `tensors:` data
     generated in memory."""
-    from tickets.data.base import DATASETS, locate
+    from tickets.data.base import DATASETS, data_root, locate
 
     source = DATASETS.get(name)
+    if source.files:  # streamed (imagenet, image folders): the folder listing, never decoded tensors
+        where = source.locate(data_root(root))
+        if where is None:
+            return None
+        value, count = _folder_hash(where)
+        return f"files:{value[:LENGTH]}" if count else None
     if not source.cached:
         return f"tensors:{_tensor_hash(name, root)[:LENGTH]}"
     where = locate(name, root)

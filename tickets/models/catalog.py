@@ -19,7 +19,7 @@ from typing import Any
 
 CATALOG_FILE = Path(__file__).with_name("catalog.json")
 # The modules that register the built-in models, in listing order.
-BUILTIN_MODULES = ("vgg", "resnet", "lenet", "wrn", "mlp", "structured", "imagenet")
+BUILTIN_MODULES = ("vgg", "resnet", "lenet", "wrn", "mlp", "structured", "densenet", "imagenet")
 
 
 def load_builtin_modules() -> None:

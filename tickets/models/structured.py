@@ -15,11 +15,19 @@ Two kinds of group:
 
 Registered (the networks of "Rethinking the Value of Network Pruning", as in its released code):
 - `vgg16_l1`: VGG-16 of the L1-norm experiments: bias-free conv + BN + ReLU, four max-pools,
-  average pooling, classifier Linear(512, 512) + BN1d + ReLU + Linear(512, C); BN scales start at 0.5.
+  average pooling, classifier Linear(512, 512) + BN1d + ReLU + Linear(512, C); conv BN scales start
+  at 0.5, the classifier's BN1d at `classifier_bn_init` (1.0: the released `_initialize_weights`
+  fills only BatchNorm2d, so BN1d keeps PyTorch's 1; 0.5 is this project's earlier network, and
+  what run identity omits, so its keys are unchanged; docs/FIDELITY.md item 12).
 - `vgg19_slim`: VGG-19 of the network-slimming experiments: the same features, one Linear(512, C).
 - `resnet56_l1`, `resnet110_l1`: CIFAR ResNets with 16-32-64 BasicBlocks and parameter-free
   shortcuts (2x2 average pooling + zero channels where the shape changes); a block's first conv
-  width is its group (the residual stream is never pruned, as in Li et al.).
+  width is its group (the residual stream is never pruned, as in Li et al.). `shortcut_grad`
+  False (the default) builds the downsampling shortcut from `x.data` as the released
+  `downsample_basic_block` does: no gradient flows through it; True passes the gradient (this
+  project's earlier network, the value run identity omits; docs/FIDELITY.md item 11).
+  `resnet20_l1`, `resnet32_l1`: the same family at depths 20 and 32 (the soft-filter-pruning experiments).
+- `preresnet110`: the weight-level code's PreResNet-110 (12 bottlenecks per stage, BN scales 1).
 - `preresnet164`: pre-activation bottleneck ResNet-164 (18 blocks per stage, 16-32-64 planes, x4),
   channel selection after each block's first BN and after the final BN.
 - `cnn_small`: a VGG-like 2-conv network (16-M-32-M) for small images (tests).
@@ -110,7 +118,7 @@ class PlainCNN(nn.Module):
     (`hidden` > 0: Linear + BN1d + ReLU + Linear, as the L1-norm code's VGG-16)."""
 
     def __init__(self, layout: list[Any], widths: list[int], in_channels: int, num_classes: int,
-                 hidden: int = 0, bn_init: float = 0.5):
+                 hidden: int = 0, bn_init: float = 0.5, head_bn_init: float = 0.5):
         super().__init__()
         layers: list[nn.Module] = []
         channels, k = in_channels, 0
@@ -133,7 +141,7 @@ class PlainCNN(nn.Module):
             if isinstance(m, nn.Conv2d):
                 _conv_init(m)
             elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
-                nn.init.constant_(m.weight, bn_init)
+                nn.init.constant_(m.weight, bn_init if isinstance(m, nn.BatchNorm2d) else head_bn_init)
                 nn.init.zeros_(m.bias)
             elif isinstance(m, nn.Linear):
                 nn.init.normal_(m.weight, 0.0, 0.01)
@@ -156,18 +164,23 @@ class PlainCNN(nn.Module):
 def _plain(name: str, layout: list[Any], hidden: int):
     defaults = [v for v in layout if v != "M"]
 
-    def build(info: DatasetInfo, channels: Sequence[int] | None = None) -> nn.Module:
+    def build(info: DatasetInfo, channels: Sequence[int] | None = None, **head: Any) -> nn.Module:
         widths = _entries(channels, defaults, name)
         if info.size < 2 ** layout.count("M"):
             raise UserError(f"model {name} needs input of at least {2 ** layout.count('M')}x"
                             f"{2 ** layout.count('M')}; dataset {info.name} is {info.describe_shape()}")
-        return PlainCNN(layout, widths, info.channels, info.num_classes, hidden=hidden)
+        init = head.get("classifier_bn_init", 0.5)
+        if isinstance(init, bool) or not isinstance(init, (int, float)) or not init > 0:
+            raise UserError(f"model {name}: classifier_bn_init must be a number > 0, got {init!r}")
+        return PlainCNN(layout, widths, info.channels, info.num_classes, hidden=hidden, head_bn_init=float(init))
 
     build.__name__ = name
     return build
 
 
-register_model("vgg16_l1", family="vgg", options={"channels": None},
+# released models/vgg.py: BN1d keeps PyTorch's weight 1.0; 0.5 (the earlier network) is omitted from keys
+register_model("vgg16_l1", family="vgg", options={"channels": None, "classifier_bn_init": 1.0},
+               identity_defaults={"classifier_bn_init": 0.5},
                description="VGG-16 of the L1-norm pruning code (512-BN-512 classifier, channel config)")(
     _plain("vgg16_l1", VGG_CONFIGS[16], hidden=512))
 register_model("vgg19_slim", family="vgg", options={"channels": None},
@@ -224,8 +237,9 @@ def mlp_bn(info: DatasetInfo, channels: Sequence[int] | None = None) -> nn.Modul
 class BasicBlockA(nn.Module):
     """conv3x3(mid) - BN - ReLU - conv3x3(planes) - BN, + x (or its pooled, zero-padded copy)."""
 
-    def __init__(self, inplanes: int, mid: int, planes: int, stride: int):
+    def __init__(self, inplanes: int, mid: int, planes: int, stride: int, shortcut_grad: bool = False):
         super().__init__()
+        self.shortcut_grad = shortcut_grad
         self.conv1 = nn.Conv2d(inplanes, mid, 3, stride=stride, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(mid)
         self.conv2 = nn.Conv2d(mid, planes, 3, padding=1, bias=False)
@@ -237,6 +251,8 @@ class BasicBlockA(nn.Module):
         out = F.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
         shortcut = x
+        if self.stride != 1 or self.pad:  # released: torch.cat([x.data, zeros]), no gradient
+            shortcut = shortcut if self.shortcut_grad else shortcut.detach()
         if self.stride != 1:
             shortcut = F.avg_pool2d(shortcut, 2, 2)
         if self.pad:
@@ -245,7 +261,8 @@ class BasicBlockA(nn.Module):
 
 
 class ResNetA(nn.Module):
-    def __init__(self, depth: int, mids: list[int], in_channels: int, num_classes: int):
+    def __init__(self, depth: int, mids: list[int], in_channels: int, num_classes: int,
+                 shortcut_grad: bool = False):
         super().__init__()
         n = (depth - 2) // 6
         self.conv1 = nn.Conv2d(in_channels, 16, 3, padding=1, bias=False)
@@ -254,7 +271,7 @@ class ResNetA(nn.Module):
         for stage, planes in enumerate((16, 32, 64)):
             for i in range(n):
                 stride = 2 if stage > 0 and i == 0 else 1
-                blocks.append(BasicBlockA(inplanes, mids[k], planes, stride))
+                blocks.append(BasicBlockA(inplanes, mids[k], planes, stride, shortcut_grad))
                 inplanes, k = planes, k + 1
         self.blocks = nn.Sequential(*blocks)
         self.fc = nn.Linear(64, num_classes)
@@ -282,15 +299,19 @@ def _resnet_a(depth: int):
     n = (depth - 2) // 6
     defaults = [16] * n + [32] * n + [64] * n
 
-    def build(info: DatasetInfo, channels: Sequence[int] | None = None) -> nn.Module:
-        return ResNetA(depth, _entries(channels, defaults, name), info.channels, info.num_classes)
+    def build(info: DatasetInfo, channels: Sequence[int] | None = None, shortcut_grad: bool = False) -> nn.Module:
+        if not isinstance(shortcut_grad, bool):
+            raise UserError(f"model {name}: shortcut_grad must be true or false, got {shortcut_grad!r}")
+        return ResNetA(depth, _entries(channels, defaults, name), info.channels, info.num_classes,
+                       shortcut_grad=shortcut_grad)
 
     build.__name__ = name
     return build
 
 
-for _depth in (56, 110):
-    register_model(f"resnet{_depth}_l1", family="resnet", options={"channels": None},
+for _depth in (20, 32, 56, 110):  # 20/32: the soft-filter-pruning experiments' ResNets
+    register_model(f"resnet{_depth}_l1", family="resnet", options={"channels": None, "shortcut_grad": False},
+                   identity_defaults={"shortcut_grad": True},  # the earlier network's keys
                    description=f"ResNet-{_depth} of the L1-norm pruning code (16-32-64, zero-pad shortcuts, "
                                f"per-block widths)")(_resnet_a(_depth))
 
@@ -321,7 +342,8 @@ class Bottleneck(nn.Module):
 
 
 class PreResNet(nn.Module):
-    def __init__(self, depth: int, entries: list[Any], in_channels: int, num_classes: int):
+    def __init__(self, depth: int, entries: list[Any], in_channels: int, num_classes: int,
+                 bn_init: float = 0.5):
         super().__init__()
         n = (depth - 2) // 9
         self.conv1 = nn.Conv2d(in_channels, 16, 3, padding=1, bias=False)
@@ -340,7 +362,7 @@ class PreResNet(nn.Module):
             if isinstance(m, nn.Conv2d):
                 _conv_init(m)
             elif isinstance(m, nn.BatchNorm2d):
-                nn.init.constant_(m.weight, 0.5)
+                nn.init.constant_(m.weight, bn_init)
                 nn.init.zeros_(m.bias)
         self.entries = entries
 
@@ -378,12 +400,13 @@ def preresnet_defaults(depth: int) -> list[Any]:
     return out + [list(range(inplanes))]
 
 
-def _preresnet(depth: int):
+def _preresnet(depth: int, bn_init: float = 0.5):
     name = f"preresnet{depth}"
     defaults = preresnet_defaults(depth)
 
     def build(info: DatasetInfo, channels: Sequence[Any] | None = None) -> nn.Module:
-        return PreResNet(depth, _entries(channels, defaults, name), info.channels, info.num_classes)
+        return PreResNet(depth, _entries(channels, defaults, name), info.channels, info.num_classes,
+                         bn_init=bn_init)
 
     build.__name__ = name
     return build
@@ -392,6 +415,10 @@ def _preresnet(depth: int):
 register_model("preresnet164", family="resnet", options={"channels": None},
                description="pre-activation bottleneck ResNet-164 of the network-slimming code "
                            "(channel selection, channel config)")(_preresnet(164))
+# the weight-level code's PreResNet-110: depth >= 44 builds bottlenecks, (110 - 2) // 9 = 12 per stage, BN 1
+register_model("preresnet110", family="resnet", options={"channels": None},
+               description="pre-activation bottleneck ResNet-110 of the weight-level pruning code "
+                           "(12 bottlenecks per stage, BN scales 1, channel config)")(_preresnet(110, bn_init=1.0))
 
-STRUCTURED_MODELS = ("vgg16_l1", "vgg19_slim", "cnn_small", "mlp_bn", "resnet56_l1", "resnet110_l1",
-                     "preresnet164")
+STRUCTURED_MODELS = ("vgg16_l1", "vgg19_slim", "cnn_small", "mlp_bn", "resnet20_l1", "resnet32_l1", "resnet56_l1",
+                     "resnet110_l1", "preresnet164", "preresnet110", "densenet40_slim", "densenet40", "densenet_bc100")

@@ -99,10 +99,12 @@ def _positive(method: Method, option: str) -> None:
 
 
 def _ratio_rule(method: Method, rule: str) -> None:
-    from tickets.pruning.ratios import RATIOS
+    from tickets.pruning.ratios import parse_rule
 
-    if rule not in RATIOS:
-        raise UserError(f"method {method.name}: {RATIOS.unknown_message(rule)}")
+    try:
+        parse_rule(rule)
+    except UserError as exc:
+        raise UserError(f"method {method.name}: {exc}") from None
 
 
 # --------------------------------------------------------------------------- no pruning
@@ -138,13 +140,30 @@ class RandomGlobal(Method):
         return steps.retrain(ctx, model, mask)
 
 
+class _ReadsDataWithScoredRule:
+    """`uses_data` of a method with a ratio rule: False on the class (data-free by default), and on
+    an instance True when its rule takes counts from a scored mask (snip_ratio, grasp_ratio), so
+    data sanity checks apply to those runs."""
+
+    def __get__(self, obj, owner=None) -> bool:
+        if obj is None:
+            return False
+        from tickets.pruning.ratios import scored_rule
+
+        try:
+            return scored_rule(obj.rule) is not None
+        except UserError:
+            return False
+
+
 @METHODS.register()
 @dataclass(frozen=True)
 class RandomTickets(Method):
-    """Random masks with per-layer keep counts from a ratio rule (smart ratios by default)."""
+    """Random masks with per-layer keep counts from a ratio rule (smart ratios by default; the
+    scored rules snip_ratio/grasp_ratio re-draw the positions of a SNIP/GraSP mask's counts)."""
 
     name = "random_tickets"
-    uses_data = False
+    uses_data = _ReadsDataWithScoredRule()  # type: ignore[assignment]
     summary = "random masks with a layer-ratio rule, weights at initialisation"
     rule: str = "smart"
 
@@ -265,18 +284,52 @@ class Grasp(_ReleasedCode):
 @dataclass(frozen=True)
 class Synflow(_ReleasedCode):
     """SynFlow: data-free iterative synaptic-flow pruning with an exponential schedule. As released,
-    round k keeps N − int((1 − d^(k/R))·N) weights (`fidelity="v1"`: round(N·d^(k/R)))."""
+    round k keeps N − int((1 − d^(k/R))·N) weights with d = 1 − p (`fidelity="v1"`:
+    round(N·d^(k/R))). `schedule_density`: "nominal" (d = 1 − p, released) or "kept"
+    (d = round(N(1−p))/N, what this project did before); None = "nominal" under `released`,
+    "kept" under `v1`. Identities name `schedule_density: nominal` whenever it is in force, so
+    keys stored with the "kept" schedule stay those runs' keys (docs/FIDELITY.md, item 10)."""
 
     name = "synflow"
     uses_data = False
     summary = "iterative synaptic flow, no data"
     iterations: int = 100
     fidelity: str = fidelity_rules.RELEASED
+    schedule_density: str | None = None
+
+    SCHEDULE_DENSITIES: ClassVar[tuple[str, ...]] = ("nominal", "kept")
 
     def validate(self):
         _positive_int(self, "iterations")
         self._check_fidelity()
+        if self.schedule_density is not None and self.schedule_density not in self.SCHEDULE_DENSITIES:
+            raise UserError(f"method synflow: schedule_density must be one of "
+                            f"{', '.join(self.SCHEDULE_DENSITIES)} (or auto), got {self.schedule_density!r}")
         return self
+
+    def density_rule(self) -> str:
+        """The schedule density in force: explicit, else what the fidelity does."""
+        if self.schedule_density is not None:
+            return self.schedule_density
+        return "kept" if self.fidelity == fidelity_rules.V1 else "nominal"
+
+    def identity(self) -> dict[str, Any]:
+        out = super().identity()
+        out.pop("schedule_density", None)
+        if self.density_rule() == "nominal":  # the kept schedule is what every older key computed
+            out["schedule_density"] = "nominal"
+        return out
+
+    def canonical(self, dataset, model):
+        # an explicit value equal to the fidelity's own is the default
+        base = super().canonical(dataset, model)
+        if base.schedule_density is not None and base.schedule_density == dataclasses.replace(
+                base, schedule_density=None).density_rule():
+            return dataclasses.replace(base, schedule_density=None)
+        return base
+
+    def resolved(self, dataset, model):
+        return dataclasses.replace(super().resolved(dataset, model), schedule_density=self.density_rule())
 
     def run(self, ctx):
         model = steps.initial_model(ctx)
@@ -285,7 +338,8 @@ class Synflow(_ReleasedCode):
 
     def mask(self, ctx, model):
         rule = "round" if self.fidelity == fidelity_rules.V1 else "reference"
-        return steps.synflow_mask(ctx, model, self.iterations, rule=rule)
+        return steps.synflow_mask(ctx, model, self.iterations, rule=rule,
+                                  nominal_density=self.density_rule() == "nominal")
 
 
 # --------------------------------------------------------------------------- after training
@@ -541,3 +595,5 @@ def _coerce(method: str, option: str, value: Any, hint: Any) -> Any:
 
 # the structured methods register themselves into METHODS (tickets.pruning.structured.methods)
 from tickets.pruning.structured import methods as _structured_methods  # noqa: E402,F401
+from tickets.pruning import weight_level as _weight_level  # noqa: E402,F401  (weight_level)
+from tickets.pruning import soft_filter as _soft_filter  # noqa: E402,F401  (sfp)

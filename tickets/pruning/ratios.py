@@ -31,6 +31,16 @@ Rules (DESIGN.md section 4):
                  layers with eps raw_l > 1 made dense and epsilon re-solved until none exceed 1
     uniform_plus first layer dense, classifier at least 0.2, the rest one uniform ratio so the
                  global density holds
+    erk_plus     Random Pruning paper's ERK+ (released ImageNet/core.py `ERK_plus`): the classifier
+                 keeps density `fc_density` (default 1.0, in (0, 1]), ERK over every other layer
+                 at the density that leaves the global budget: (1-p)N - fc_density n_C over the rest
+    snip_ratio   Random Pruning paper's "SNIP ratio" (`--sparse_init snip`): the per-layer counts of
+    grasp_ratio  a SNIP / GraSP mask of the network at initialisation, positions re-drawn at random.
+                 They need the model and training data, so `plan_ratios` refuses them; the pruning
+                 step computes them (`tickets.pruning.steps.layer_counts`). Registered with meta
+                 `scorer` (see `scored_rule`).
+
+A rule may carry options after a colon, `erk_plus:fc_density=0.5` (only rules declaring them).
 
 Sparsity 0 means dense for every rule. A rule that cannot reach the target raises UserError naming
 the layer and why."""
@@ -47,6 +57,34 @@ RATIOS: Registry[Callable[..., list[int]]] = Registry("ratio rule")
 
 CLASSIFIER_KEEP = 0.3  # smart ratios: fixed keep ratio of the last (classifier) layer
 UNIFORM_PLUS_CLASSIFIER = 0.2  # uniform+: minimum density of the classifier
+ERK_PLUS_FC_DENSITY = 1.0  # ERK+: the released `--fc_density` default (ImageNet/core.py)
+
+
+def parse_rule(rule: str) -> tuple[str, dict[str, float]]:
+    """`name` or `name:key=value,...` -> (name, {key: float}); unknown rules and options are
+    UserErrors naming what is accepted."""
+    if not isinstance(rule, str) or not rule.strip():
+        raise UserError(f"a ratio rule is a name, got {rule!r}")
+    name, _, rest = rule.strip().partition(":")
+    RATIOS.get(name)
+    accepted = RATIOS.meta(name).get("options", {})
+    options: dict[str, float] = {}
+    for part in filter(None, (x.strip() for x in rest.split(","))):
+        key, eq, value = part.partition("=")
+        key = key.strip()
+        if key not in accepted or not eq:
+            what = ", ".join(f"{k} (default {v:g})" for k, v in accepted.items()) or "none"
+            raise UserError(f"ratio rule {name}: bad option {part!r}; accepted options: {what}")
+        try:
+            options[key] = float(value)
+        except ValueError:
+            raise UserError(f"ratio rule {name}: option {key} must be a number, got {value!r}") from None
+    return name, options
+
+
+def scored_rule(rule: str) -> str | None:
+    """The scorer whose mask a rule takes its per-layer counts from (snip_ratio: "snip"), else None."""
+    return RATIOS.meta(parse_rule(rule)[0]).get("scorer")
 
 
 @dataclass(frozen=True)
@@ -147,13 +185,19 @@ def plan_ratios(rule: str, model_or_layers: Any, sparsity: float, family: str | 
 
     With a model and no family, the family is read from a `family` attribute or the class name."""
     p = check_sparsity(sparsity)
-    fn = RATIOS.get(rule)
+    name, options = parse_rule(rule)
+    fn = RATIOS.get(name)
+    if scored_rule(rule) and p > 0.0:
+        raise UserError(f"ratio rule {name} takes its per-layer counts from a "
+                        f"{scored_rule(rule)} mask of the network at initialisation on training data; "
+                        f"it has no plan without them: use it in random_tickets (e.g. "
+                        f"RandomTickets(rule={name!r})) or pick another rule")
     layers = layers_of(model_or_layers)
     if not layers:
         raise UserError("the model has no prunable (conv or linear) layers")
     if family is None:
         family = _infer_family(model_or_layers)
-    kept = [L.weights for L in layers] if p == 0.0 else list(fn(layers, p, family))
+    kept = [L.weights for L in layers] if p == 0.0 else list(fn(layers, p, family, **options))
     rows = []
     for L, k in zip(layers, kept):
         k = int(k)
@@ -317,3 +361,38 @@ def uniform_plus(layers, p, family):
     out += [_floor(d * n) for n in sizes[1:-1]]
     out.append(_floor(cls_density * sizes[-1]))
     return out
+
+
+@RATIOS.register("erk_plus", description="ERK+: classifier at fc_density (default 1), ERK over the rest",
+                 options={"fc_density": ERK_PLUS_FC_DENSITY})
+def erk_plus(layers, p, family, fc_density: float = ERK_PLUS_FC_DENSITY):
+    """Released `ERK_plus`: the rest's density is ((1-p)N - fc_density n_C) / (N - n_C), then ERK
+    (epsilon re-solved with dense layers) over the rest at that density."""
+    if not 0.0 < fc_density <= 1.0:
+        raise UserError(f"ratio rule erk_plus: fc_density must be in (0, 1], got {fc_density:g}")
+    if len(layers) < 2:
+        raise UserError(f"erk_plus needs a classifier and at least one other prunable layer; "
+                        f"this model has {len(layers)}")
+    body, classifier = list(layers[:-1]), layers[-1]
+    total = sum(x.weights for x in layers)
+    rest = total - classifier.weights
+    density = ((1 - p) * total - fc_density * classifier.weights) / rest
+    if density <= 0:
+        raise UserError(f"erk_plus cannot reach sparsity {p}: the classifier {classifier.name} at "
+                        f"fc_density {fc_density:g} alone keeps {fc_density * classifier.weights:,.0f} "
+                        f"of the {(1 - p) * total:,.0f} weights allowed; lower fc_density")
+    if density > 1:
+        raise UserError(f"erk_plus cannot reach sparsity {p} with fc_density {fc_density:g}: the other "
+                        f"layers would need density {density:.3f} > 1; raise fc_density")
+    kept = [_floor(d * x.weights) for d, x in zip(erk_densities(body, 1 - density, "erk"), body)]
+    return kept + [_floor(fc_density * classifier.weights)]
+
+
+def _needs_scores(layers, p, family):  # pragma: no cover - plan_ratios refuses scored rules first
+    raise UserError("this ratio rule needs the model and training data")
+
+
+RATIOS.register("snip_ratio", description="SNIP ratio: per-layer counts of a SNIP mask at init, random positions",
+                scorer="snip")(_needs_scores)
+RATIOS.register("grasp_ratio", description="GraSP ratio: per-layer counts of a GraSP mask at init, random positions",
+                scorer="grasp")(_needs_scores)

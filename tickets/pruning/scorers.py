@@ -228,9 +228,11 @@ def _synflow_scorer(model, batches=None, *, mask=None, input_shape=None, **_):
 
 def synflow_mask(model: nn.Module, keep_total: int, iterations: int = SYNFLOW_ITERATIONS,
                  input_shape: Sequence[int] = (3, 32, 32), mask=None,
-                 rule: str = "round") -> dict[str, torch.Tensor]:
+                 rule: str = "round", density: float | None = None) -> dict[str, torch.Tensor]:
     """Iterative SynFlow: `iterations` rounds of scoring and global pruning, the kept fraction
-    following the exponential schedule d^(k/iterations), k = 1..iterations, d = keep_total / N.
+    following the exponential schedule d^(k/iterations), k = 1..iterations, d = `density`
+    (released Synaptic-Flow: the nominal 1 − p) or, when None, keep_total / N (this project's
+    earlier schedule, round(N(1−p))/N).
 
     Kept count after round k < R: `rule="reference"` N − int((1 − d^(k/R))·N), Synaptic-Flow's
     (`Pruner._global_mask` prunes int((1 − sparsity)·N) with sparsity = d^(k/R));
@@ -249,7 +251,10 @@ def synflow_mask(model: nn.Module, keep_total: int, iterations: int = SYNFLOW_IT
         raise UserError(f"cannot keep {keep_total} weights out of {total}")
     current = {n: (mask[n].to(base[n].device).bool().clone() if mask and n in mask
                    else torch.ones_like(base[n], dtype=torch.bool)) for n in names}
-    density = keep_total / total if total else 1.0
+    if density is None:
+        density = keep_total / total if total else 1.0
+    elif not 0.0 < density <= 1.0:
+        raise UserError(f"synflow schedule density must be in (0, 1], got {density}")
     for k in range(1, iterations + 1):
         if k == iterations:
             target = keep_total

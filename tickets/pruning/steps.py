@@ -88,6 +88,7 @@ class RunContext:
     _pruning_data: Any = field(default=None, repr=False)
     bn_l1: float = 0.0  # network slimming's L1 on BN scales during the large model's training
     retrain_config: TrainConfig | None = None  # the fine-tuning schedule of structured pipelines
+    soft_filter: float = 0.0  # soft filter pruning: the fraction of each conv's filters zeroed per epoch
 
     def generator(self, purpose: str) -> "torch.Generator":
         import torch
@@ -159,7 +160,7 @@ def pretrained_model(ctx: RunContext, epoch: int | None = None) -> "nn.Module":
 # --------------------------------------------------------------------------- training phases
 
 def _train(ctx: RunContext, model, config: TrainConfig, *, mask=None, phase: str, train_view=None,
-           snapshots: tuple[int, ...] = ()):
+           snapshots: tuple[int, ...] = (), epoch_end=None):
     from tickets.train import train
 
     if ctx.phase_started is not None:
@@ -169,7 +170,7 @@ def _train(ctx: RunContext, model, config: TrainConfig, *, mask=None, phase: str
                               snapshots=snapshots)
     return train(model, ctx.data, config, mask=mask, rundir=ctx.rundir, phase=phase, device=ctx.device,
                  seed=ctx.seed, train_view=train_view, on_epoch=ctx.on_epoch, on_step=ctx.on_step,
-                 snapshot_epochs=snapshots)
+                 snapshot_epochs=snapshots, **({"epoch_end": epoch_end} if epoch_end is not None else {}))
 
 
 def train_dense(ctx: RunContext):
@@ -179,6 +180,10 @@ def train_dense(ctx: RunContext):
     model = initial_model(ctx)
     write_layers(ctx, model, None)
     add_bn_l1(model, ctx.bn_l1)  # no-op unless the stage is network slimming's sparse training
+    if ctx.soft_filter:  # soft filter pruning's training (its own module)
+        from tickets.pruning.soft_filter import train_soft
+
+        return train_soft(ctx, model)
     return _train(ctx, model, ctx.config, phase=PRETRAIN_PHASE, train_view=ctx.train_view(),
                   snapshots=snapshot_epochs(ctx.config.epochs))
 
@@ -278,13 +283,32 @@ def _global_mask(ctx: RunContext, scores, *, prune_classifier: bool, sparsity: f
     return global_topk_mask(scores, keep, largest=largest, include=include)
 
 
+def layer_counts(ctx: RunContext, model, rule: str) -> dict[str, int]:
+    """Per-layer kept counts of a ratio rule for this run. A scored rule (snip_ratio, grasp_ratio)
+    takes them from the mask its method would compute on `model` (same options, batches and
+    generators as a `snip`/`grasp` run of this seed), so the counts equal that run's."""
+    from tickets.pruning.ratios import keep_counts, scored_rule
+
+    scorer = scored_rule(rule)
+    if scorer is None:
+        return keep_counts(rule, model, ctx.sparsity, family=ctx.family)
+    from tickets.pruning.methods import method_from
+
+    scoring = method_from(scorer).resolved(ctx.dataset, ctx.model_name)
+    options = dict(samples_per_class=scoring.samples_per_class, iterations=scoring.iterations,
+                   augment=scoring.augment)
+    if scorer == "grasp":
+        options.update(half_batches=scoring.half_batches, temperature=scoring.temperature,
+                       reinit_classifier=scoring.reinit_classifier)
+    mask = scored_global_mask(ctx, model, scorer, **options)
+    return {n: int(m.sum()) for n, m in mask.items()}
+
+
 def magnitude_layerwise_mask(ctx: RunContext, model, rule: str):
     """Per layer, the largest-magnitude weights, as many as the ratio rule's keep counts."""
     from tickets.pruning.masks import layerwise_topk_mask
-    from tickets.pruning.ratios import keep_counts
 
-    counts = keep_counts(rule, model, ctx.sparsity, family=ctx.family)
-    return layerwise_topk_mask(_scores_of(model), counts)
+    return layerwise_topk_mask(_scores_of(model), layer_counts(ctx, model, rule))
 
 
 def random_global_mask(ctx: RunContext, model):
@@ -299,11 +323,10 @@ def random_global_mask(ctx: RunContext, model):
 
 
 def random_layerwise_mask(ctx: RunContext, model, rule: str):
-    """Random positions per layer, counts from the ratio rule."""
+    """Random positions per layer, counts from the ratio rule (`layer_counts`)."""
     from tickets.pruning import masks
-    from tickets.pruning.ratios import keep_counts
 
-    counts = keep_counts(rule, model, ctx.sparsity, family=ctx.family)
+    counts = layer_counts(ctx, model, rule)
     shapes = {n: tuple(w.shape) for n, w in masks.prunable_weights(model)}
     return masks.random_layerwise_mask(counts, shapes, ctx.generator("mask:random_tickets"))
 
@@ -386,16 +409,19 @@ def scored_global_mask(ctx: RunContext, model, scorer: str, *, samples_per_class
                         largest=meta.get("largest", True), what=f"{scorer} without prune_classifier")
 
 
-def synflow_mask(ctx: RunContext, model, iterations: int, rule: str = "reference"):
+def synflow_mask(ctx: RunContext, model, iterations: int, rule: str = "reference",
+                 nominal_density: bool = True):
     """SynFlow's iterative pruning over all prunable layers (data-free); `rule` = the per-round
-    kept count (see `tickets.pruning.scorers.synflow_mask`)."""
+    kept count, `nominal_density` = the schedule's d is 1 − p as released (else round(N(1−p))/N);
+    see `tickets.pruning.scorers.synflow_mask`."""
     from tickets.pruning import scorers
     from tickets.pruning.masks import prunable_weights
 
     model = model.to(_device(ctx))
     total = sum(w.numel() for _, w in prunable_weights(model))
     mask = scorers.synflow_mask(model, _kept_total(ctx, total), iterations=iterations,
-                                input_shape=ctx.info.shape, rule=rule)
+                                input_shape=ctx.info.shape, rule=rule,
+                                density=(1.0 - ctx.sparsity) if nominal_density else None)
     return {n: m.cpu() for n, m in mask.items()}
 
 

@@ -132,7 +132,8 @@ def train(model: nn.Module, data: Any, config, *, mask: Mapping[str, torch.Tenso
           rundir: str | Path | None = None, phase: str = "train", device: Any = None, seed: int = 0,
           train_view: Any = None, on_epoch: EpochCallback | None = None,
           on_step: StepCallback | None = None, init_state: Mapping[str, torch.Tensor] | None = None,
-          snapshot_epochs: Sequence[int] = (), keep_checkpoints: int = 2) -> History:
+          snapshot_epochs: Sequence[int] = (), keep_checkpoints: int = 2,
+          epoch_end: Callable[[nn.Module, int], None] | None = None) -> History:
     """Train `model` in place for `config.epochs` epochs with SGD + MultiStepLR and return its History.
 
     - `data`: anything with `info` (mean, std, crop_padding), uint8 `x_train/x_test [N,C,H,W]`,
@@ -146,6 +147,8 @@ def train(model: nn.Module, data: Any, config, *, mask: Mapping[str, torch.Tenso
       An existing checkpoint of the phase is resumed; a finished phase returns at once (with the
       final weights loaded into `model`).
     - `init_state`: a state dict loaded into the model before a fresh start (ignored on resume).
+    - `epoch_end(model, epoch)` runs after each epoch's optimisation, before its evaluation and
+      checkpoint (soft filter pruning zeroes filters there: `tickets.pruning.soft_filter`).
     - `on_epoch(record)` runs after each epoch's checkpoint is written; `on_step(epoch, step,
       steps)` is throttled (~10/s) and gets counts only (no device sync).
     Raises `Diverged` if the training loss becomes NaN/inf (checked once per epoch).
@@ -158,15 +161,16 @@ def train(model: nn.Module, data: Any, config, *, mask: Mapping[str, torch.Tenso
         return _Phase(model, data, config, mask=mask, rundir=rundir, phase=phase, device=device,
                       seed=seed, train_view=train_view, on_epoch=on_epoch, on_step=on_step,
                       init_state=init_state, snapshot_epochs=snapshot_epochs,
-                      keep_checkpoints=keep_checkpoints).run()
+                      keep_checkpoints=keep_checkpoints, epoch_end=epoch_end).run()
 
 
 class _Phase:
     """The state of one `train()` call; methods in the order they run."""
 
     def __init__(self, model, data, config, *, mask, rundir, phase, device, seed, train_view,
-                 on_epoch, on_step, init_state, snapshot_epochs, keep_checkpoints):
+                 on_epoch, on_step, init_state, snapshot_epochs, keep_checkpoints, epoch_end=None):
         self.model, self.data, self.config, self.device = model, data, config, device
+        self.epoch_end = epoch_end
         self.rundir = Path(rundir) if rundir is not None else None
         self.phase, self.on_epoch = phase, on_epoch
         self.snapshot_epochs = {int(e) for e in snapshot_epochs}
@@ -289,6 +293,8 @@ class _Phase:
         started = time.perf_counter()
         lr = float(self.optimizer.param_groups[0]["lr"])
         train_loss, train_acc = self._train_pass(epoch)
+        if self.epoch_end is not None:
+            self.epoch_end(self.model, epoch)
         test_loss, test_acc, test_top5 = self._evaluate(top5=True)
         val_acc = self._evaluate(self.held_out)[1] if self.held_out is not None else None
         self.scheduler.step()

@@ -42,6 +42,8 @@ def pack_key(stage: Any) -> str | None:
     if stage.kind == "pretrain":
         if spec.get("data_check"):
             return None  # each member would train on its own corrupted data
+        if spec.get("soft_filter"):
+            return None  # soft filter pruning edits the weights after every epoch (loop's epoch_end)
     elif stage.kind != "ticket" or spec["method"]["name"] not in PACKABLE_METHODS:
         return None
     from tickets.train.schedules import packable

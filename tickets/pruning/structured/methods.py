@@ -7,7 +7,14 @@ Each method picks channels (its rule), and its `retrain` option says what is tra
   epochs at lr 0.001, constant);
 - `scratch_e`: the smaller network from a fresh initialisation, the large model's schedule;
 - `scratch_b`: the same, for int(epochs x dense FLOPs / small FLOPs) epochs, at most `max_scale`
-  (2) times the epochs (the paper caps Scratch-B at twice the budget); milestones scale along.
+  (2) times the epochs; milestones scale along. The cap is the paper's (Section 4: "at most twice
+  the budget"); the released main_B.py has none (a large `max_scale`, e.g. 100, lifts it). FLOPs by
+  `flops_convention`: "macs" (conv/linear multiply-accumulates, the default) or "released"
+  (compute_flops.py's count, see `tickets.pruning.structured.cost`).
+- `lottery`: the channels chosen on the trained large network, the smaller network started from the
+  large network's *initial* weights of those channels (the pretraining's epoch-0 snapshot), the
+  large model's schedule: Rethinking's structured lottery-ticket comparison (its released
+  cifar/lottery-ticket/l1-norm-pruning/main_lottery.py, a masked network started from init.pth.tar).
 
 The large network's training is the shared `pretrain` stage; network slimming's sparsity-regularised
 training is the same stage with `bn_l1` set, shared by all its channel ratios and pipelines.
@@ -27,7 +34,7 @@ from registry.errors import UserError
 from tickets.pruning import steps
 from tickets.pruning.methods import METHODS, SCRATCH_SEED_OFFSET, Method
 
-RETRAINS = ("finetune", "scratch_e", "scratch_b")
+RETRAINS = ("finetune", "scratch_e", "scratch_b", "lottery")
 STRUCTURE_FILE = "structure.json"
 # The released code's fine-tuning (cifar/*/main_finetune.py): 40 epochs, lr 0.001, no decay.
 FINETUNE_SCHEDULE = {"epochs": 40, "lr": 0.001, "milestones": ()}
@@ -47,18 +54,20 @@ class StructuredMethod(Method):
     structured: ClassVar[bool] = True
     uses_data = False
     automatic: ClassVar[bool] = False  # the architecture depends on the trained large model
+    has_retrain: ClassVar[bool] = True  # the cell's `retrain` schedule reaches this method
     retrain: str = "finetune"
     max_scale: float = 2.0
+    flops_convention: str = "macs"
 
     @property
     def needs_pretrain(self) -> bool:  # type: ignore[override]
-        return self.retrain == "finetune" or self.automatic
+        return self.retrain in ("finetune", "lottery") or self.automatic
 
     @property
     def uses_retrain_schedule(self) -> bool:
         return self.retrain == "finetune"
 
-    def pretrain_options(self) -> dict[str, Any]:
+    def pretrain_options(self, sparsity: float | None = None) -> dict[str, Any]:
         """Options of the shared large-model training this method needs (slimming: bn_l1)."""
         return {}
 
@@ -67,6 +76,11 @@ class StructuredMethod(Method):
             raise UserError(f"method {self.name}: retrain must be one of {', '.join(RETRAINS)}, got {self.retrain!r}")
         if isinstance(self.max_scale, bool) or not isinstance(self.max_scale, (int, float)) or self.max_scale < 1:
             raise UserError(f"method {self.name}: max_scale must be >= 1, got {self.max_scale!r}")
+        from tickets.pruning.structured.cost import FLOPS_CONVENTIONS
+
+        if self.flops_convention not in FLOPS_CONVENTIONS:
+            raise UserError(f"method {self.name}: flops_convention must be one of "
+                            f"{', '.join(FLOPS_CONVENTIONS)}, got {self.flops_convention!r}")
         return self
 
     def check_sparsity(self, sparsity: float) -> None:
@@ -124,7 +138,7 @@ def run_structured(ctx, method: StructuredMethod):
     kept = saved_selection(path, large, ctx.model_name)  # an interrupted run: the selection was made
     if kept is None:
         kept = rebuild.check_kept(large, method.kept(ctx, large), ctx.model_name)
-    small, channels = rebuild.rebuild(large, ctx.model_name, ctx.info, kept)
+    small, channels = rebuild.rebuild(large, ctx.model_name, ctx.info, kept, options=ctx.model_options)
     dense, pruned = count(large, ctx.info.shape), count(small, ctx.info.shape)
     if not path.exists():
         write_json(path, {"model": ctx.model_name, "model_options": {**dict(ctx.model_options), "channels": channels},
@@ -134,15 +148,24 @@ def run_structured(ctx, method: StructuredMethod):
     config = ctx.config
     if method.retrain == "finetune":
         config = ctx.retrain_config or ctx.config
+    elif method.retrain == "lottery":  # the kept channels' initial weights, the large model's schedule
+        small, _ = rebuild.rebuild(steps.pretrained_model(ctx, epoch=0), ctx.model_name, ctx.info, kept,
+                                   ctx.model_options)
     else:
         import torch
 
         torch.manual_seed(ctx.seed + SCRATCH_SEED_OFFSET)
         small = build_model(ctx.model_name, ctx.info, **{**dict(ctx.model_options), "channels": channels})
         if method.retrain == "scratch_b":
-            epochs = scratch_b_epochs(ctx.config.epochs, dense["flops"], pruned["flops"], method.max_scale)
-            write_json(ctx.rundir / "flops.json", {"dense_flops": dense["flops"], "sparse_flops": pruned["flops"],
-                                                   "ratio": dense["flops"] / pruned["flops"], "epochs": epochs})
+            big, little = dense["flops"], pruned["flops"]
+            if method.flops_convention == "released":
+                from tickets.pruning.structured.cost import released_flops
+
+                big, little = released_flops(large, ctx.info.shape), released_flops(small, ctx.info.shape)
+            epochs = scratch_b_epochs(ctx.config.epochs, big, little, method.max_scale)
+            write_json(ctx.rundir / "flops.json", {"dense_flops": big, "sparse_flops": little,
+                                                   "convention": method.flops_convention,
+                                                   "ratio": big / little, "epochs": epochs})
             config = ctx.config.scaled_to(epochs)
     steps.write_layers(ctx, small, None)
     return steps._train(ctx, small, config, phase=steps.RETRAIN_PHASE)
@@ -201,7 +224,7 @@ class NetworkSlimming(StructuredMethod):
             raise UserError(f"method slimming: bn_l1 must be > 0, got {self.bn_l1!r}")
         return self
 
-    def pretrain_options(self):
+    def pretrain_options(self, sparsity=None):
         return {"bn_l1": float(self.bn_l1)}
 
     def kept(self, ctx, model):

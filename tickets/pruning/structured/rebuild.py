@@ -97,13 +97,16 @@ def _input_index(idx: "torch.Tensor", inputs: int, size: int) -> "torch.Tensor":
     return (idx[:, None] * per + torch.arange(per)).flatten()
 
 
-def rebuild(model: "nn.Module", name: str, info: "DatasetInfo", kept: Kept):
-    """(smaller network carrying `model`'s kept weights, its `channels` entries)."""
+def rebuild(model: "nn.Module", name: str, info: "DatasetInfo", kept: Kept,
+            options: Mapping[str, Any] | None = None):
+    """(smaller network carrying `model`'s kept weights, its `channels` entries); `options`: the
+    large network's other model options (e.g. `shortcut_grad`, densenet_bc100's `bottleneck`),
+    which the smaller one keeps."""
     from tickets.models import build_model
 
     kept = check_kept(model, kept, name)
     channels = entries(model, kept)
-    small = build_model(name, info, channels=channels)
+    small = build_model(name, info, **{**dict(options or {}), "channels": channels})
     try:
         small.load_state_dict(sliced_state(model, kept))
     except RuntimeError as exc:  # a network whose groups do not describe its tensors

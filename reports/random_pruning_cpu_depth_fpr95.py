@@ -1,0 +1,6 @@
+"""random_pruning_cpu_depth (the Fashion-MNIST stand-in, its layout) showing fpr95: OoD detection against scikit-learn's digits of every trained
+network, with the dense network of the same size as the figure's reference."""
+from ._random_pruning import evaluation_report
+from .random_pruning_cpu_depth import REPORT as ACCURACY
+
+REPORT = evaluation_report(ACCURACY, "fpr95", "ood:digits", ood="scikit-learn digits")
