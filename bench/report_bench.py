@@ -2,14 +2,14 @@
 
     python bench/report_bench.py [--runs 100000] [--home DIR] [--repeat 3]
 
-Builds the store through its bulk write path (Store.add_new_runs), with runs for every cell of every
-paper table, Figure 3 and the quickstart, plus filler runs of other datasets and sparsities that the
-reports must filter out. Then times, per report, the store query + aggregation + layout + all five
+Builds the store through its bulk write path (Store.add_new_runs), with a run for every stage of every
+study a report names (expanded by the domain, so every report, present or future, finds its cells),
+evaluation rows for the reports that read one, plus filler runs of other datasets and sparsities that
+the reports must filter out. Then times, per report, the store query + aggregation + layout + all five
 formats, and prints the total (target: under one second for all reports)."""
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
 import tempfile
 import time
@@ -26,29 +26,42 @@ from registry.report.loader import load_all  # noqa: E402
 from registry.report.render import FORMATS  # noqa: E402
 from registry.store import Store  # noqa: E402
 
-CELLS = {  # (datasets, models, methods x checks, sparsities)
-    "paper": (["cifar10", "cifar100", "tinyimagenet"], ["vgg19", "resnet32"],
-              [("lt", "none"), ("snip", "none"), ("grasp", "none"), ("random_tickets", "none"),
-               ("lrr", "none"), ("lrr", "shuffle_weights"), ("lrr", "half_data"), ("hybrid", "none"),
-               ("obd", "none"), ("lt", "corrupt"), ("lt", "rearrange"), ("snip", "corrupt"),
-               ("snip", "rearrange"), ("grasp", "corrupt"), ("grasp", "rearrange")],
-              [0.9, 0.95, 0.98]),
-    "quickstart": (["fashionmnist"], ["lenet5"],
-                   [("random_tickets", "none"), ("snip", "none"), ("grasp", "none"), ("lt", "none"),
-                    ("snip", "corrupt")], [0.9, 0.95, 0.98]),
-}
+def study_cells(reports) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Runs for every stage of every study a report names (expanded by its domain, so each report's
+    filters, variants and spec fields find their cells), and evaluation rows for the reports that
+    read an evaluation: (runs, evals)."""
+    import json
+
+    from registry.plan import expand
+    from tickets.study import load_study
+
+    metrics: dict[str, set[str]] = {}  # evaluation label -> the metrics reports read of it
+    for report, _ in reports:
+        if report.eval:
+            metrics.setdefault(report.eval, set()).add(report.metric)
+    runs: dict[str, dict] = {}
+    evals = []
+    for path in sorted({report.study for report, _ in reports if report.study}):
+        study = load_study(ROOT / path)
+        _, stages, _ = expand(study)
+        for key, stage in stages.items():
+            row = runs.setdefault(key, {"key": key, "kind": stage.kind, **stage.columns, "studies": study.name,
+                                        "spec": json.dumps(stage.spec, sort_keys=True, default=str)})
+            if study.name not in row["studies"].split(","):
+                row["studies"] += "," + study.name
+            if stage.kind == "eval":
+                label = stage.spec.get("label")
+                evals += [(key, stage.deps["run"], label, metric) for metric in sorted(metrics.get(label, ()))]
+    return (pd.DataFrame(list(runs.values())),
+            pd.DataFrame(evals, columns=["key", "run_key", "eval", "metric"]).drop_duplicates(["key", "eval", "metric"]))
 
 
-def synthetic_runs(n: int, seed: int = 0) -> pd.DataFrame:
+def synthetic_runs(n: int, reports, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The study cells of every report, then filler runs of other datasets and sparsities (which
+    the reports must filter out) up to `n`: (runs, evals)."""
     rng = np.random.default_rng(seed)
-    rows = []
-    for datasets, models, combos, sparsities in CELLS.values():
-        for d, m, (method, check), p, s in itertools.product(datasets, models, combos, sparsities, range(3)):
-            rows.append((d, m, method, check, p, s))
-        for d, m, s in itertools.product(datasets, models, range(3)):
-            rows.append((d, m, "dense", "none", 0.0, s))
-    base = pd.DataFrame(rows, columns=["dataset", "model", "method", "check", "sparsity", "seed"])
-    filler = n - len(base)
+    base, evals = study_cells(reports)
+    filler = max(0, n - len(base))
     fill = pd.DataFrame({
         "dataset": rng.choice(["cifar10", "cifar100", "mnist", "synthetic", "tinyimagenet"], filler),
         "model": rng.choice(["vgg19", "resnet32", "resnet20", "vgg16", "lenet300"], filler),
@@ -57,36 +70,41 @@ def synthetic_runs(n: int, seed: int = 0) -> pd.DataFrame:
         "sparsity": rng.choice([0.5, 0.8, 0.99, 0.995], filler),
         "seed": rng.integers(3, 1000, filler),
     })
+    fill["key"] = [f"{i:016x}" for i in range(filler)]
+    fill["kind"] = "ticket"
+    fill["variant"] = ""
+    fill["spec"] = "{}"
     runs = pd.concat([base, fill], ignore_index=True)
-    runs["key"] = [f"{i:016x}" for i in range(len(runs))]
-    runs["kind"] = "ticket"
     runs["status"] = np.where(rng.random(len(runs)) < 0.01, "failed", "done")
+    runs.loc[: len(base) - 1, "status"] = "done"  # never fail a run that a report cell needs
     runs["source"] = "local"
     runs["test_acc"] = 60 + 30 * rng.random(len(runs))
     runs["best_test_acc"] = runs["test_acc"] + rng.random(len(runs))
     runs["collapsed"] = False
-    runs["spec"] = "{}"
-    # never fail a run that a report cell needs
-    runs.loc[: len(base) - 1, "status"] = "done"
-    return runs
+    evals["value"] = rng.random(len(evals))
+    return runs, evals
 
 
-def build_store(home: Path, n: int) -> Store:
+def build_store(home: Path, n: int, reports) -> Store:
     store = Store(home)
-    runs = synthetic_runs(n)
+    runs, evals = synthetic_runs(n, reports)
     started = time.perf_counter()
-    store.add_new_runs({"runs": runs, "results": runs[["key", "test_acc", "best_test_acc", "collapsed"]]})
+    trained = runs[runs["kind"] != "eval"]
+    store.add_new_runs({"runs": runs, "results": trained[["key", "test_acc", "best_test_acc", "collapsed"]],
+                        "evals": evals})
     print(f"built store with {len(runs):,} runs in {time.perf_counter() - started:.2f} s ({store.path})")
     return store
 
 
 def render_all(store: Store, reports, query=None) -> dict[str, tuple[float, float]]:
     """{report: (wall seconds, CPU seconds of this process, all threads)}; `query` defaults to
-    `store.frame` (a fresh read-only connection per report, as each `tickets report` call does)."""
+    `store.frame` returning plain rows (a fresh read-only connection per report, as each
+    `tickets report` call does)."""
     times = {}
     for report, folder in reports:
         started, cpu = time.perf_counter(), time.process_time()
-        table = make_table(report, query=query or store.frame, folder=folder,
+        table = make_table(report, query=query or (lambda sql, params=None: store.frame(sql, params, rows=True)),
+                           folder=folder,
                            compare="paper" if report.paper else None)
         for fmt in FORMATS.names():
             render(table, fmt)
@@ -101,8 +119,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        store = build_store(args.home or Path(tmp) / "home", args.runs)
         reports = load_all(ROOT / "reports")
+        store = build_store(args.home or Path(tmp) / "home", args.runs, reports)
         render_all(store, reports)  # warm-up: imports, Jinja template compilation
         summary(f"fresh read-only connection per report (as `tickets report NAME`)",
                 [render_all(store, reports) for _ in range(args.repeat)], args.runs)
@@ -115,8 +133,9 @@ def main() -> None:
 def summary(title: str, trials: list[dict[str, tuple[float, float]]], runs: int) -> None:
     best = min(trials, key=lambda t: sum(w for w, _ in t.values()))
     print(title + ":")
+    width = max(map(len, best), default=12)
     for name, (wall, cpu) in best.items():
-        print(f"  {name:<12} {wall * 1000:7.1f} ms wall {cpu * 1000:7.1f} ms CPU"
+        print(f"  {name:<{width}} {wall * 1000:7.1f} ms wall {cpu * 1000:7.1f} ms CPU"
               f"  (store query + aggregate + layout + {len(FORMATS)} formats)")
     total = sum(w for w, _ in best.values())
     cpu = sum(c for _, c in best.values())

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from registry.errors import UserError
 from registry.identity import key_of
 from registry.sqlguard import reading_statement
-from registry.store import COLUMNS, Store
+from registry.columns import COLUMNS
+from registry.store import Store
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -60,12 +61,13 @@ def _reading(home: str | os.PathLike | None) -> Store:
 
 # ---------------------------------------------------------------------------------- reads
 def sql(query: str, params: Any = None, home: str | os.PathLike | None = None, *,
-        limits: Any = None) -> "pd.DataFrame":
+        limits: Any = None, rows: bool = False) -> "pd.DataFrame":
     """Run one reading statement (SELECT, WITH, DESCRIBE, ...) on a locked read-only connection;
     anything else, several statements, or file/network access is refused with a UserError.
     `limits` (registry.sqllimits.SqlLimits) caps memory, threads and time; by default 2 GB,
-    2 threads, 60 s, or the TICKETS_SQL_* variables."""
-    return _reading(home).frame(reading_statement(query), params, locked=True, limits=limits)
+    2 threads, 60 s, or the TICKETS_SQL_* variables. `rows=True` returns `registry.store.Rows`
+    (columns, row tuples) instead of a DataFrame."""
+    return _reading(home).frame(reading_statement(query), params, locked=True, limits=limits, rows=rows)
 
 
 check_read_only = reading_statement  # the older name

@@ -230,7 +230,7 @@ def _eval_rows(rundir: Path, key: str, result: dict, stage: dict) -> list[dict[s
 def frames_of(rows: Mapping[str, list[dict[str, Any]]]) -> dict[str, "pd.DataFrame"]:
     import pandas as pd
 
-    from registry.store import COLUMNS
+    from registry.columns import COLUMNS
 
     return {table: pd.DataFrame(rows.get(table) or [], columns=COLUMNS[table]) for table in COLUMNS}
 

@@ -53,6 +53,19 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def _quote_hint(message: str) -> str:
+    """A column named like an SQL keyword (`check`) parses as the keyword: say to quote it."""
+    import re
+
+    from registry.columns import COLUMNS
+
+    near = re.search(r'at or near "([A-Za-z_]+)"', message)
+    word = near.group(1) if near else ""
+    if word and any(word.lower() == c for names in COLUMNS.values() for c in names):
+        return f'; {word} is an SQL keyword: quote the column as "{word.lower()}" (e.g. SELECT "{word.lower()}" FROM runs)'
+    return ""
+
+
 def _first_word(query: str) -> str:
     position = 0
     while True:
@@ -113,7 +126,7 @@ def _one_statement(con: Any, query: str) -> Any:
     except duckdb.ParserException as exc:
         message = _first_line(exc).removeprefix("Parser Error: ")
         message = f"SQL {message}" if message.startswith("syntax error") else f"SQL syntax error: {message}"
-        raise UserError(message) from None
+        raise UserError(message + _quote_hint(message)) from None
     except duckdb.Error as exc:
         raise UserError(f"cannot read this query: {_first_line(exc)}") from None
     if not statements:
@@ -146,8 +159,13 @@ def _refuse_stateful_functions(con: Any, text: str, depth: int = 0) -> None:
     """Refuse the table functions that change state, and judge `query('...')` text by the same rules."""
     import duckdb
 
+    from registry.literals import literal
+
+    spelled = literal(text)  # a literal, not a bound parameter: binding imports pandas (~0.5 s)
     try:
-        tree = json.loads(con.execute("SELECT json_serialize_sql(?)", [text]).fetchone()[0])
+        row = (con.execute(f"SELECT json_serialize_sql({spelled})") if spelled is not None
+               else con.execute("SELECT json_serialize_sql(?)", [text])).fetchone()
+        tree = json.loads(row[0])
     except (duckdb.Error, TypeError, ValueError):
         tree = {"error": True}
     if tree.get("error"):  # a form the serializer does not cover (SUMMARIZE, DESCRIBE ...): by name

@@ -18,12 +18,8 @@ import fcntl
 import os
 import time
 import warnings
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional, Sequence
-
-from sqlalchemy import BigInteger, Column, Double, Text
-from sqlmodel import Field, SQLModel
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, NamedTuple, Sequence
 
 from registry.errors import UserError
 from registry.snapshot import mark_writing, publish, readable, snapshot_path, unmark_writing
@@ -36,127 +32,18 @@ LOCK_FILE = "store.lock"
 RUNS_DIR = "runs"
 LOCK_RETRY_SECONDS = float(os.environ.get("TICKETS_STORE_RETRY", "60"))
 
-
-def _double(**kw: Any) -> Any:
-    return Field(default=None, sa_column=Column(Double, **kw))
-
-
-def _text() -> Any:
-    return Field(default=None, sa_column=Column(Text))
+# The tables (SQLModel declarations) live in registry.schema, imported on first use: SQLModel and
+# SQLAlchemy cost ~0.5 s to import and a read of an existing store needs neither.
+_SCHEMA_NAMES = ("TABLES", "COLUMNS", "Run", "Epoch", "Layer", "Result", "Eval")
 
 
-class Run(SQLModel, table=True):
-    """One stage that ran here (or a result imported from elsewhere)."""
+def __getattr__(name: str) -> Any:
+    if name in _SCHEMA_NAMES:
+        from registry import schema
 
-    __tablename__ = "runs"
-    key: str = Field(primary_key=True)
-    kind: str
-    status: str  # done | failed | imported
-    source: str = "local"  # local | imported
-    dataset: Optional[str] = None
-    model: Optional[str] = None
-    method: Optional[str] = None
-    check: Optional[str] = None
-    sparsity: Optional[float] = _double()
-    seed: Optional[int] = Field(default=None, sa_type=BigInteger)  # any non-negative int a study may use
-    variant: Optional[str] = None  # non-default options in short form; "" = the domain's defaults
-    spec: Optional[str] = _text()  # full resolved spec, JSON
-    deps: Optional[str] = _text()  # {role: key}, JSON
-    rundir: Optional[str] = None
-    host: Optional[str] = None
-    started: Optional[datetime] = None
-    finished: Optional[datetime] = None
-    code_version: Optional[str] = None
-    error: Optional[str] = _text()
-    traceback: Optional[str] = _text()
-    # result.json as ingested (size, mtime): planning notices a file changed since with one stat
-    result_bytes: Optional[int] = Field(default=None, sa_column=Column(BigInteger))
-    result_mtime_ns: Optional[int] = Field(default=None, sa_column=Column(BigInteger))
-    studies: Optional[str] = _text()  # the studies that asked for this run, comma-joined (registry.membership)
-    # What the run computed on (meta.json, from the domain's runtime_info): "cpu" / "cuda:1", the
-    # GPU's name, torch and CUDA runtime versions, torch's intra-op threads.
-    device: Optional[str] = None
-    gpu_model: Optional[str] = None
-    torch_version: Optional[str] = None
-    cuda_version: Optional[str] = None
-    threads: Optional[int] = None
-    # Provenance (meta.json; registry/provenance.py): the checkout's commit, whether it had local
-    # changes and their hash, the installed packages' hash, torch's full build string, the data's
-    # fingerprint, and the domain version the stage was made under (1 unless its identity says).
-    git_commit: Optional[str] = None
-    git_dirty: Optional[bool] = None
-    git_diff_hash: Optional[str] = None
-    env_hash: Optional[str] = None
-    torch_build: Optional[str] = None
-    data_fingerprint: Optional[str] = None
-    domain_version: Optional[int] = None
-    # How many processes trained it and how they talked (registry/ranks.py): 1 / None for one.
-    world_size: Optional[int] = None
-    backend: Optional[str] = None
+        return getattr(schema, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-
-class Epoch(SQLModel, table=True):
-    __tablename__ = "epochs"
-    key: str = Field(primary_key=True)
-    phase: str = Field(primary_key=True)
-    epoch: int = Field(primary_key=True)
-    train_loss: Optional[float] = _double()
-    train_acc: Optional[float] = _double()
-    test_loss: Optional[float] = _double()
-    test_acc: Optional[float] = _double()
-    lr: Optional[float] = _double()
-    seconds: Optional[float] = _double()
-    test_top5: Optional[float] = _double()  # top-5 test accuracy (percent); NULL for runs before it
-
-
-class Layer(SQLModel, table=True):
-    __tablename__ = "layers"
-    key: str = Field(primary_key=True)
-    idx: int = Field(primary_key=True)
-    layer: str
-    shape: Optional[str] = None  # JSON list
-    weights: Optional[int] = Field(default=None, sa_column=Column(BigInteger))
-    kept: Optional[int] = Field(default=None, sa_column=Column(BigInteger))
-    keep_ratio: Optional[float] = _double()
-
-
-class Result(SQLModel, table=True):
-    __tablename__ = "results"
-    key: str = Field(primary_key=True)
-    test_acc: Optional[float] = _double()
-    best_test_acc: Optional[float] = _double()
-    train_loss: Optional[float] = _double()
-    test_loss: Optional[float] = _double()
-    achieved_sparsity: Optional[float] = _double()
-    collapsed: Optional[bool] = None
-    seconds: Optional[float] = _double()
-    extra: Optional[str] = _text()  # other result fields, JSON
-    # model size of the network as trained (structured or masked) and of the same network unpruned:
-    # all parameters less pruned ones; multiply-accumulates of conv + linear layers on one input
-    params: Optional[int] = Field(default=None, sa_column=Column(BigInteger))
-    flops: Optional[int] = Field(default=None, sa_column=Column(BigInteger))
-    dense_params: Optional[int] = Field(default=None, sa_column=Column(BigInteger))
-    dense_flops: Optional[int] = Field(default=None, sa_column=Column(BigInteger))
-    # test accuracy at the epoch of best held-out validation accuracy (runs with a val_split)
-    val_selected_test_acc: Optional[float] = _double()
-    test_top5: Optional[float] = _double()  # final top-5 test accuracy (percent); NULL before it was recorded
-
-
-class Eval(SQLModel, table=True):
-    """One metric of one evaluation stage (`key`) of a trained run (`run_key`): e.g.
-    (key, run_key, "calibration", "ece", 0.031). Filled from an eval stage's result.json "evals"."""
-
-    __tablename__ = "evals"
-    key: str = Field(primary_key=True)
-    run_key: str
-    eval: str = Field(primary_key=True)
-    metric: str = Field(primary_key=True)
-    value: Optional[float] = _double()
-
-
-TABLES = {"runs": Run, "epochs": Epoch, "layers": Layer, "results": Result, "evals": Eval}
-# Explicit column lists, in table order, for every bulk insert.
-COLUMNS = {name: [c.name for c in model.__table__.columns] for name, model in TABLES.items()}
 
 # The one view reports read (docs/ARCHITECTURE.md, "Store reads").
 RUN_RESULTS_VIEW = """
@@ -175,6 +62,23 @@ CREATE OR REPLACE VIEW eval_results AS
 SELECT e.key AS eval_key, e.eval, e.metric AS eval_metric, e.value, rr.*
 FROM evals e JOIN run_results rr ON rr.key = e.run_key
 """
+
+
+class Rows(NamedTuple):
+    """A query's column names and row tuples, as DuckDB returns them."""
+
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+
+    @property
+    def empty(self) -> bool:
+        return not self.rows
+
+    def records(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row)) for row in self.rows]
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
 def _is_lock_error(exc: BaseException) -> bool:
@@ -256,7 +160,7 @@ class Store:
         source = readable(self.path, self.lock_path)  # the writer's read snapshot: no reader waits for a writer
         if source is None:
             con = duckdb.connect(":memory:", config=dict(config))
-            _create_schema(con)
+            _create_schema(con, light=True)
         else:
             con = self._connect(read_only=True, config=config, path=source)
         try:
@@ -327,10 +231,11 @@ class Store:
 
     # ------------------------------------------------------------------ reads
     def frame(self, sql: Any, params: Sequence[Any] | Mapping[str, Any] | None = None, *,
-              locked: bool = False, limits: Any = None) -> "pd.DataFrame":
+              locked: bool = False, limits: Any = None, rows: bool = False) -> "pd.DataFrame | Rows":
         """Run a read-only query (text or a parsed duckdb.Statement) and return a pandas DataFrame;
         `locked` runs it on a locked-down connection under time/memory/thread limits (user SQL:
-        registry.sqlguard, registry.sqllimits)."""
+        registry.sqlguard, registry.sqllimits); `rows` returns plain `Rows` instead (a terminal table
+        needs no pandas, whose import costs ~0.5 s)."""
         import duckdb
 
         from registry.sqlguard import refusal
@@ -340,9 +245,18 @@ class Store:
         with self.reader(locked=locked, limits=limits) as con, warnings.catch_warnings():
             # duckdb 1.5's own DataFrame conversion uses drop(inplace=True), deprecated in pandas 3
             warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame.drop")
+            if rows and params and isinstance(sql, str):  # literals: binding would import pandas
+                from registry.literals import inline
+
+                written = inline(sql, params if not isinstance(params, Mapping) else ())
+                if written is not None:
+                    sql, params = written, None
 
             def run():
-                return con.execute(sql, params).df() if params is not None else con.execute(sql).df()
+                result = con.execute(sql, params) if params is not None else con.execute(sql)
+                if rows:
+                    return Rows(tuple(d[0] for d in result.description or ()), result.fetchall())
+                return result.df()
 
             try:
                 return run_limited(con, run, limits) if locked else run()
@@ -351,10 +265,10 @@ class Store:
 
     def statuses(self, keys: Sequence[str]) -> dict[str, str]:
         """{key: status} for those of `keys` present in the store (a semi-join on a registered frame)."""
-        import pandas as pd
-
         if not keys or not self.path.exists():
             return {}
+        import pandas as pd
+
         with self.reader() as con:
             con.register("candidates", pd.DataFrame({"key": list(keys)}))
             rows = con.execute("SELECT r.key, r.status FROM runs r JOIN candidates c ON c.key = r.key").fetchall()
@@ -364,10 +278,10 @@ class Store:
         """{key: (status, result_bytes, result_mtime_ns, studies)} for those of `keys` in the store:
         what planning needs to trust a stored run without reading its files, and which studies
         asked for it (registry.membership), in one semi-join."""
-        import pandas as pd
-
         if not keys or not self.path.exists():
             return {}
+        import pandas as pd
+
         with self.reader() as con:
             con.register("candidates", pd.DataFrame({"key": list(keys)}))
             rows = con.execute("SELECT r.key, r.status, r.result_bytes, r.result_mtime_ns, r.studies FROM runs r "
@@ -384,6 +298,8 @@ class Store:
             con.register("gone", pd.DataFrame({"key": list(keys)}))
             try:
                 n = con.execute("SELECT count(*) FROM runs WHERE key IN (SELECT key FROM gone)").fetchone()[0]
+                from registry.schema import TABLES
+
                 for table in TABLES:
                     con.execute(f"DELETE FROM {table} WHERE key IN (SELECT key FROM gone)")
             finally:
@@ -409,10 +325,32 @@ class Store:
             return insert_new_frames(con, frames)
 
 
-def _create_schema(con: Any) -> None:
+def _create_schema(con: Any, light: bool = False) -> None:
+    """Tables (added columns included) and views. Writers go through the SQLModel declarations
+    (`_migrate_schema`), the source of truth; `light` (the empty in-memory schema a read of a missing
+    store gets) runs registry.columns' plain DDL instead, so that read imports no SQLAlchemy."""
+    if not light:
+        _migrate_schema(con)
+        return
+    from registry.columns import COLUMNS, DDL
+
+    for statement in DDL.values():
+        con.execute(statement)
+    have: dict[str, set[str]] = {}
+    for table, column in con.execute("SELECT table_name, column_name FROM information_schema.columns "
+                                     "WHERE table_schema = current_schema()").fetchall():
+        have.setdefault(table, set()).add(column)
+    if any(set(names) - have.get(table, set()) for table, names in COLUMNS.items()):
+        _migrate_schema(con)
+    con.execute(RUN_RESULTS_VIEW)
+    con.execute(EVAL_RESULTS_VIEW)
+
+
+def _migrate_schema(con: Any) -> None:
     from sqlalchemy.schema import CreateTable
 
     from duckdb_sqlalchemy import Dialect
+    from registry.schema import TABLES
 
     dialect = Dialect()
     for model in TABLES.values():
@@ -430,6 +368,8 @@ def _create_schema(con: Any) -> None:
 
 
 def _select_list(table: str) -> str:
+    from registry.schema import COLUMNS
+
     return ", ".join(f'"{c}"' for c in COLUMNS[table])
 
 
@@ -438,6 +378,8 @@ _DEFAULTS = {("runs", "source"): "local"}
 
 def _normalise(table: str, frame: "pd.DataFrame") -> "pd.DataFrame":
     """Exactly the table's columns, in order (missing ones as nulls)."""
+    from registry.schema import COLUMNS
+
     frame = frame.copy()
     for col in COLUMNS[table]:
         if col not in frame.columns:
@@ -446,6 +388,8 @@ def _normalise(table: str, frame: "pd.DataFrame") -> "pd.DataFrame":
 
 
 def replace_frames(con: Any, frames: Mapping[str, "pd.DataFrame"]) -> None:
+    from registry.schema import TABLES
+
     keys = _normalise("runs", frames["runs"])[["key"]]
     con.register("batch_keys", keys)
     try:
@@ -465,6 +409,8 @@ def replace_frames(con: Any, frames: Mapping[str, "pd.DataFrame"]) -> None:
 
 
 def insert_new_frames(con: Any, frames: Mapping[str, "pd.DataFrame"]) -> int:
+    from registry.schema import TABLES
+
     runs = _normalise("runs", frames["runs"]).drop_duplicates("key")
     con.register("batch_runs", runs)
     try:

@@ -8,7 +8,7 @@ REPORT = Report(
     name="rethinking_fashionmnist",
     title="Structured pruning on Fashion-MNIST: fine-tuned vs trained from scratch",
     caption="Test accuracy (%) of mlp_bn (784-300-100-10 with BN) with half its hidden neurons removed, "
-            "mean ± std over seeds; --metric flops_reduction / params_reduction for the size columns.",
+            "mean ± std over seeds.",
     filters={"dataset": "fashionmnist", "model": "mlp_bn"},
     columns=(Axis("method", ("l1_filter", "slimming", "channel_scale"), labels=METHODS, title="Method"),),
     rows=rows(None, (*PIPELINES, LOTTERY)),

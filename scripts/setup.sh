@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything tickets needs on a fresh Debian machine: the embedded Fashion-MNIST data and
-# SLURM (for the executor tests) from Debian, then the package itself with its test extra.
+# SLURM (for the executor tests) from Debian, torch (the CPU build on a machine without a GPU, where
+# PyTorch's CPU index is reachable), then the package itself with its test extra.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,9 +13,17 @@ done
 if [ ${#need[@]} -gt 0 ]; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     echo "installing Debian packages: ${need[*]}"
-    $SUDO apt-get -o DPkg::Lock::Timeout=300 update -qq
-    # wait for another apt/dpkg (unattended upgrades, a parallel setup) instead of failing at once
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${need[@]}" >/dev/null
+    # wait (up to 10 min) for another apt/dpkg holding the lock instead of failing at once
+    $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${need[@]}" >/dev/null
+fi
+
+# torch first, so the package install below finds it: the CPU build where there is no GPU (one line says
+# which build and why; scripts/torch_choice.sh)
+torch_index=$(bash scripts/torch_choice.sh)
+if [ -n "$torch_index" ]; then
+    # shellcheck disable=SC2086  # the index arguments are words
+    python3 -m pip install -q --disable-pip-version-check $torch_index torch torchvision
 fi
 
 python3 -m pip install -q --disable-pip-version-check -e '.[dev]'

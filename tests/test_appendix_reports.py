@@ -24,7 +24,7 @@ def _runs_of(study_name: str, home: Path) -> pd.DataFrame:
     for key, stage in plan.stages.items():
         c = dict(stage.columns)
         acc = 90.0 - 10 * c["sparsity"] + c["seed"] * 0.1 + len(c.get("variant") or "") * 0.01
-        rows.append({"key": key, "kind": stage.kind, "status": "done", **c, "test_acc": acc,
+        rows.append({"key": key, "kind": stage.kind, "status": "done", **c, "test_acc": acc, "best_test_acc": acc,
                      "spec": json.dumps(stage.spec, default=str)})
     return pd.DataFrame(rows)
 

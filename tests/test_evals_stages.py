@@ -68,6 +68,7 @@ def test_adding_evaluations_to_a_finished_study_runs_only_evaluations(tmp_path):
     eval_key = runs[runs.kind == "eval"]["key"].iloc[0]
     assert (home / "runs" / eval_key / "evals.json").exists()
     assert any((home / "runs" / k / "reliability.png").exists() for k in runs[runs.kind == "eval"]["key"])
+    assert any((home / "runs" / k / "reliability.pdf").exists() for k in runs[runs.kind == "eval"]["key"])
 
     # a report of one evaluation metric: the same numbers as the table
     from registry.report import Report, make_table

@@ -126,7 +126,7 @@ def test_store_import_of_paper_numbers_renders_tables_1_to_4_with_the_papers_bol
 
 
 def test_keep_ratio_figure_says_why_it_has_nothing_to_draw(home, tmp_path):
-    code, out = invoke(home, "figure", "keep-ratios", "--method", "nope", "-o", str(tmp_path / "a.png"))
+    code, out = invoke(home, "figure", "keep-ratios", "--method", "synflow", "-o", str(tmp_path / "a.png"))
     assert code == 2 and "no runs match those keys and filters" in out
     code, out = invoke(home, "figure", "keep-ratios", "--key", "k0011", "-o", str(tmp_path / "b.png"))
     assert code == 2 and "1 run matches, but it carries no per-layer keep ratios" in out

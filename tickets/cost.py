@@ -40,6 +40,18 @@ COMPUTE_MIN_SIZE = 128
 TRAIN_COST = 3  # a training image costs about three forward passes (forward + backward)
 
 
+def gpu_visible() -> bool:
+    """Whether this machine shows an NVIDIA GPU to this process, without importing torch: the
+    driver's /proc entries (or /dev/nvidia0), unless CUDA_VISIBLE_DEVICES hides every device."""
+    import os
+
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None and visible.strip() in ("", "-1"):
+        return False
+    gpus = "/proc/driver/nvidia/gpus"
+    return (os.path.isdir(gpus) and bool(os.listdir(gpus))) or os.path.exists("/dev/nvidia0")
+
+
 def split_sizes(dataset: str) -> tuple[int, int] | None:
     """(train, test) image counts: known sizes, else counted from the local copy, else None."""
     if dataset in SPLIT_SIZES:

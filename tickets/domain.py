@@ -445,13 +445,12 @@ def _model_options(model: str, info, options: Mapping[str, Any]) -> dict[str, An
 
 @functools.lru_cache(maxsize=64)
 def _layers(model: str, info, options_json: str) -> tuple[tuple[str, tuple[int, ...]], ...]:
-    """(param name, shape) of the prunable layers. Built on the CPU (vgg19: ~0.3 s, once per process):
-    a meta-device build would import torch._dynamo, which costs several times more."""
-    from tickets.models import build_model
-    from tickets.pruning.masks import prunable_weights
+    """(param name, shape) of the prunable layers: from the model catalog for the built-in models at
+    their defaults (no torch), else built on the CPU once per process (vgg19: ~0.3 s; a meta-device
+    build would import torch._dynamo, which costs several times more)."""
+    from tickets.models import layer_shapes
 
-    net = build_model(model, info, **json.loads(options_json))
-    return tuple((n, tuple(w.shape)) for n, w in prunable_weights(net))
+    return tuple((n, shape) for n, _, shape in layer_shapes(model, info, **json.loads(options_json)))
 
 
 DOMAIN = TicketsDomain()

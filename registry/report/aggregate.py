@@ -184,6 +184,9 @@ def stats_from_frame(report: Report, runs: "pd.DataFrame", metric: str | None = 
 def records(stats: "pd.DataFrame") -> list[dict[str, Any]]:
     """The statistics as plain dicts (missing values as None): layout matches a few hundred of them
     against a few hundred cells, which plain Python does far faster than pandas indexing."""
+    if hasattr(stats, "records"):  # registry.store.Rows: already plain Python values (NULL as None)
+        return [{k: (None if isinstance(v, float) and v != v else v) for k, v in rec.items()}
+                for rec in stats.records()]
     out = stats.astype(object).where(stats.notna(), None).to_dict("records")
     return out
 

@@ -8,6 +8,7 @@ panels, no title unless asked for, Type 42 fonts in PDF. The file type follows t
 warnings (series or runs left out, and why) for the caller to print."""
 from __future__ import annotations
 
+import collections
 import io
 import math
 from contextlib import contextmanager
@@ -87,7 +88,7 @@ def _finish(fig: Any, axes: Any, used: int, options: FigureOptions, entries: Map
     for ax in list(axes.flat)[used:]:
         ax.set_visible(False)
     handles = list(entries.values()) + [h for h, _ in extra]
-    labels = list(entries) + [label for _, label in extra]
+    labels = [_fit_label(label, options) for label in list(entries) + [label for _, label in extra]]
     if handles:
         ncols = legend_columns(labels, options.width, options.font_size)
         fig.legend(handles, labels, loc="outside lower center", frameon=False, ncols=ncols,
@@ -99,6 +100,14 @@ def _finish(fig: Any, axes: Any, used: int, options: FigureOptions, entries: Map
     if options.title:
         fig.suptitle(options.title)
     return _save(fig, path)
+
+
+def _fit_label(label: str, options: FigureOptions) -> str:
+    """A legend entry wrapped onto lines no wider than the figure (a long one ran off the page)."""
+    import textwrap
+
+    chars = max(12, int(options.width * 72 / (0.55 * options.font_size)) - 6)
+    return "\n".join(textwrap.wrap(label, chars, break_on_hyphens=False)) if len(label) > chars else label
 
 
 def _sparsity_ticks(ax: Any, xs: Sequence[float]) -> dict[float, float]:
@@ -116,6 +125,24 @@ def _sparsity_ticks(ax: Any, xs: Sequence[float]) -> dict[float, float]:
 
 
 # ---------------------------------------------------------------- a report's figure (Figure 3)
+
+def _arrange(options: FigureOptions, panels: list[tuple]) -> tuple[int, list[tuple]]:
+    """Panels per row, and the panels in grid order, such that a row never mixes values of the
+    outer panel field (Figure 3's VGG19 and ResNet32): rows of one outer value where their count
+    divides into rows, else one column per outer value (each row then one method), else one column."""
+    usual = options.columns(len(panels))
+    outer = list(dict.fromkeys(p[0] for p in panels))
+    per_outer = collections.Counter(p[0] for p in panels)
+    if len(outer) < 2 or len(set(per_outer.values())) != 1:
+        return usual, panels
+    k = per_outer[outer[0]]
+    if k % usual == 0:
+        return usual, panels
+    if usual == len(outer):  # transpose: column j holds outer value j, row i its i-th panel
+        by_outer = {o: [p for p in panels if p[0] == o] for o in outer}
+        return usual, [by_outer[o][i] for i in range(k) for o in outer]
+    return 1, panels
+
 
 def plot_report(report: Report, stats: "pd.DataFrame", path: str | Path,
                 options: FigureOptions | None = None, metric: str | None = None) -> Drawn:
@@ -148,10 +175,12 @@ def plot_report(report: Report, stats: "pd.DataFrame", path: str | Path,
     styles = StyleBook(spec.series_labels, data[spec.series].dropna().unique())
     declared = list(spec.series_labels)
     warnings: list[str] = []
-    ncols = options.columns(len(panels))
+    ncols, panels = _arrange(options, panels)
     nrows = math.ceil(len(panels) / ncols)
     entries: dict[str, Any] = {}
     with _figure(options, nrows, ncols) as (fig, axes):
+        if nrows > 1:  # one label for the column of panels: a label per short panel is clipped
+            fig.supylabel(metric_label(metric or report.metric), fontsize=options.font_size)
         for i, (ax, panel) in enumerate(zip(axes.flat, panels)):
             part = data
             for name, value in zip(spec.panels, panel):
@@ -172,7 +201,7 @@ def plot_report(report: Report, stats: "pd.DataFrame", path: str | Path,
             ax.set_title(title)
             if spec.x != "sparsity":
                 ax.set_xlabel(spec.x)
-            if i % ncols == 0:
+            if i % ncols == 0 and nrows == 1:
                 ax.set_ylabel(metric_label(metric or report.metric))
             ax.grid(alpha=0.3)
         ordered = {spec.series_labels.get(s, str(s)): None for s in styles.order(data[spec.series].dropna())}
@@ -202,6 +231,15 @@ def keep_ratio_sql(keys: Sequence[str], where: Where, count_runs: bool = False) 
            f'(SELECT * FROM run_results WHERE {cond}) r ON r.key = l.key '
            'ORDER BY r.model, r.method, r."check", r.sparsity, r.seed, l.key, l.idx')
     return sql, params
+
+
+def distinct_variants(variants: "pd.Series") -> "pd.Series":
+    """Each variant string less the option settings every one of them has ("epochs=2 milestones=1"
+    on every line of a study says nothing in a legend; figure3 leaves shared options out too)."""
+    texts = variants.fillna("").astype(str)
+    token_sets = [set(t.split()) for t in texts.unique()]
+    shared = set.intersection(*token_sets) if token_sets else set()
+    return texts.map(lambda t: " ".join(tok for tok in t.split() if tok not in shared))
 
 
 def default_label(fields: Mapping[str, Any]) -> str:
@@ -248,8 +286,7 @@ def plot_keep_ratios(layers: "pd.DataFrame", path: str | Path, *, options: Figur
     if "variant" not in layers.columns:
         layers["variant"] = ""
     layers["variant"] = layers["variant"].fillna("")
-    if layers["variant"].nunique() <= 1:  # one variant for every line tells none apart: not in the legend
-        layers["variant"] = ""
+    layers["variant"] = distinct_variants(layers["variant"])  # options every line shares: not in the legend
     whole = layers.groupby("key")["keep_ratio"].transform(lambda s: bool((s >= 1.0).all()))
     dense_keys = sorted(set(layers.loc[whole.astype(bool), "key"]))
     warnings = []
@@ -266,13 +303,22 @@ def plot_keep_ratios(layers: "pd.DataFrame", path: str | Path, *, options: Figur
     per_layer = (layers.groupby(group_fields + ["idx"], dropna=False)["keep_ratio"]
                  .agg(["mean", "min", "max"]).reset_index())
     seeds = layers.groupby(group_fields, dropna=False)["key"].nunique()
+    # what every line shares (one sparsity, one seed count) is said once, in a warning, not per entry
+    one_sparsity = layers["sparsity"].nunique() == 1 and per_layer.groupby(group_fields).ngroups > 1
+    one_count = seeds.nunique() == 1 and len(seeds) > 1
+    if one_sparsity or (one_count and int(seeds.iloc[0]) > 1):
+        shared = ([f"sparsity {_sparsity_text(layers['sparsity'].iloc[0])}"] if one_sparsity else []) + \
+                 ([f"mean of {int(seeds.iloc[0])} seeds"] if one_count and int(seeds.iloc[0]) > 1 else [])
+        warnings_shared = f"every line: {', '.join(shared)}"
+    else:
+        warnings_shared = ""
     series = []
     for fields, part in per_layer.groupby(group_fields, dropna=False, sort=False):
         info = dict(zip(group_fields, fields))
         text = (f"{info['model']} " if models > 1 else "") + label(info)
-        sp = _sparsity_text(info["sparsity"])
+        sp = "" if one_sparsity else _sparsity_text(info["sparsity"])
         n = int(seeds.loc[fields])
-        text += (f", {sp}" if sp else "") + (f" ({n} seeds)" if n > 1 else "")
+        text += (f", {sp}" if sp else "") + (f" ({n} seeds)" if n > 1 and not one_count else "")
         series.append((info["method"], (f"{info['model']} " if models > 1 else "") + _qualifier(info, True),
                        text, part.sort_values("idx")))
     styles = MethodStyles(order, [(m, q) for m, q, _, _ in series])
@@ -318,6 +364,8 @@ def plot_keep_ratios(layers: "pd.DataFrame", path: str | Path, *, options: Figur
             top = float(per_layer["max"].max())
             ax.set_ylim(0, 1.05 if top > 0.6 else max(0.05, top * 1.15))
         ax.grid(alpha=0.3)
+        if warnings_shared:  # said on the plot, where a reader of the figure sees it
+            ax.set_title(warnings_shared.removeprefix("every line: "), fontsize=options.font_size)
         return _finish(fig, axes, 1, options, entries, path, extra), warnings
 
 
@@ -334,7 +382,8 @@ def accuracy_sql(where: Where, metric: str = "test_acc") -> tuple[str, list[Any]
     cond, params = _cond(where)
     sql = (f'SELECT dataset, model, method, "check", coalesce(variant, \'\') AS variant, '
            f'round(coalesce(sparsity, 0), 6) AS sparsity, count(*) AS n, avg("{metric}") AS mean, '
-           f'stddev_samp("{metric}") AS std FROM run_results WHERE {cond} '
+           f'stddev_samp("{metric}") AS std, bool_and(coalesce(collapsed, false)) AS collapsed '
+           f'FROM run_results WHERE {cond} '
            f"AND status IS DISTINCT FROM 'failed' AND \"{metric}\" IS NOT NULL GROUP BY ALL "
            f'ORDER BY dataset, model, method, "check", variant, sparsity')
     return sql, params
@@ -348,10 +397,10 @@ def _panels(data: "pd.DataFrame") -> list[tuple[str, str]]:
 def _series(data: "pd.DataFrame", label: SeriesLabel, order: Sequence[str],
             with_sparsity: bool = False) -> MethodStyles:
     """Label each row's series (columns `series`, `smethod`, `squal`) and fix the series' styles."""
-    shared = data["variant"].nunique(dropna=False) <= 1  # one variant for every series tells none apart
+    variants = distinct_variants(data["variant"])  # options every series shares tell none apart
 
     def fields(r):
-        return {"method": r["method"], "check": r["check"], "variant": "" if shared else r["variant"],
+        return {"method": r["method"], "check": r["check"], "variant": variants[r.name],
                 "sparsity": r["sparsity"]}
 
     data["series"] = [label(fields(r)) + (f", {_sparsity_text(r['sparsity'])}" if with_sparsity and r["sparsity"]
@@ -386,13 +435,22 @@ def plot_accuracy(stats: "pd.DataFrame", path: str | Path, *, options: FigureOpt
     if pruned.empty:
         raise UserError("only unpruned runs match those filters: nothing to draw against sparsity")
     styles = _series(pruned, label, order)
+    warnings = []
+    if "collapsed" in pruned.columns:  # a layer pruned away: accuracy at chance would squash the axis
+        gone = pruned[pruned["collapsed"].fillna(False).astype(bool)]
+        if not gone.empty:
+            warnings.append(f"left out {len(gone)} collapsed point{'s' if len(gone) != 1 else ''} (every seed "
+                            f"lost a whole layer; accuracy at chance): "
+                            + ", ".join(f"{s} at {_sparsity_text(p)}" for s, p in zip(gone["series"], gone["sparsity"])))
+            pruned = pruned[~pruned.index.isin(gone.index)]
+            if pruned.empty:
+                raise UserError("every pruned point matching those filters collapsed: nothing to draw")
     panels = _panels(pruned)
     xs = sorted(pruned["sparsity"].unique())
     ncols = options.columns(len(panels))
     nrows = math.ceil(len(panels) / ncols)
     entries: dict[str, Any] = {}
     extra: list[tuple[Any, str]] = []
-    warnings = []
     single = int((pruned["n"] == 1).sum())
     if single:
         warnings.append(f"{single} point{'s' if single != 1 else ''} rest on one seed (no error bar)")

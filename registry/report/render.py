@@ -161,9 +161,12 @@ class Block:
     header: list[list[HeaderCell]]
 
 
+SPLIT_MIN_COLUMNS = 6  # a one-level table narrower than this gains nothing from being cut in two
+
+
 def blocks(table: Table, split: bool) -> list[Block]:
     """Column blocks: one per outer header cell when splitting a multi-axis table, two halves when
-    splitting a one-axis table, otherwise one block of every column."""
+    splitting a wide one-axis table, otherwise one block of every column."""
     every = list(range(table.ncols))
     if not split or table.ncols < 2:
         return [Block(every, table.header)]
@@ -172,9 +175,11 @@ def blocks(table: Table, split: bool) -> list[Block]:
         for h in table.header[0]:
             ranges.append(list(range(start, start + h.span)))
             start += h.span
-    else:
+    elif table.ncols >= SPLIT_MIN_COLUMNS:
         half = (table.ncols + 1) // 2
         ranges = [every[:half], every[half:]]
+    else:  # one level of a few columns (the Rethinking tables' -A/-B): narrow already, kept whole
+        return [Block(every, table.header)]
     return [Block(cols, _block_header(table, cols)) for cols in ranges]
 
 
@@ -206,10 +211,11 @@ def render_markdown(table: Table, **_: Any) -> str:
 
 
 @FORMATS.register("html", suffix=".html")
-def render_html(table: Table, figures: list[str] | None = None, index: str | None = None, **_: Any) -> str:
+def render_html(table: Table, figures: list[str] | None = None, index: str | None = None,
+                site: dict[str, Any] | None = None, **_: Any) -> str:
     """A standalone page (doctype, charset, title, CSS, sortable columns); `figures` are image
     paths shown under the table, `index` a link back to the index page."""
-    return render_template("report.html.j2", table, figures=figures or [], index=index)
+    return render_template("report.html.j2", table, figures=figures or [], index=index, site=site or {})
 
 
 @FORMATS.register("csv", suffix=".csv")

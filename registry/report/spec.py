@@ -61,13 +61,17 @@ class AutoRows:
     """Rows discovered from the runs present: one row per distinct combination of `fields`.
 
     `labels` maps "method" or "method/check" to a printed label; `order` lists preferred
-    "method" / "method/check" names first; values in `reference` (e.g. "dense") become reference rows."""
+    "method" / "method/check" names first; values in `reference` (e.g. "dense") become reference rows;
+    `expected` rows ("method" or "method/check") are there even without runs (cells n/a, named missing)."""
 
     fields: tuple[str, ...] = ("method", "check")
     labels: Mapping[str, str] = field(default_factory=dict)
     order: tuple[str, ...] = ()
     reference: tuple[str, ...] = ("dense",)
     default_check: str = "none"
+    # rows the study always has ("dense", "snip/corrupt"): printed n/a and named as missing cells
+    # while they have no runs, as declared rows are, instead of silently left out
+    expected: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

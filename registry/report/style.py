@@ -14,9 +14,10 @@ from typing import Any, Iterable, Sequence
 
 from registry.errors import UserError
 
-# Okabe & Ito (2008), without yellow (too light on white), plus grey and dark red
+# Okabe & Ito (2008), without yellow (too light on white), plus grey, dark red and Tol's indigo (his
+# teal was a second bluish green: Random Tickets and LR rewinding looked alike)
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#E69F00", "#000000", "#882255",
-           "#999999", "#44AA99")
+           "#999999", "#332288")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
 LINESTYLES = ("-", "--", ":", "-.")
 
@@ -53,9 +54,9 @@ class StyleBook:
 class MethodStyles:
     """Styles for series that are a method plus a qualifier (check, variant, sparsity): colour and
     marker name the method (fixed by `order`, e.g. every registered method, so a method looks the
-    same in every figure), the line style the qualifier (the plain method solid). When a figure
-    shows one method only, or more qualifiers than there are line styles (keep ratios at many
-    sparsities), every series takes a full style of its own instead, so they stay apart."""
+    same in every figure), the line style the qualifier (the plain method solid). Only when there
+    are more qualifiers than line styles (keep ratios at many sparsities) does every series take a
+    full style of its own instead, so they stay apart."""
 
     def __init__(self, order: Iterable[Any], pairs: Iterable[tuple[Any, Any]]):
         pairs = list(pairs)
@@ -63,8 +64,7 @@ class MethodStyles:
         self._qualifiers = sorted({q for _, q in pairs if q}, key=str)
         # one method with several qualifiers, or more qualifiers than line styles: every series its
         # own colour, marker and line style instead
-        flat = (len({m for m, _ in pairs}) == 1 and len({q for _, q in pairs}) > 1) or \
-            len(self._qualifiers) >= len(LINESTYLES)
+        flat = len(self._qualifiers) >= len(LINESTYLES)  # colour names the method wherever it can
         self._single = StyleBook(sorted(set(pairs), key=lambda p: self.key(*p))) if flat else None
 
     def _rank(self, qualifier: Any) -> int:

@@ -131,6 +131,12 @@ def resolve_rows(report: Report, stats: list[dict[str, Any]], group: Group) -> l
     auto = report.auto_rows
     present = matching(stats, group.where)
     combos = list(dict.fromkeys(tuple(rec.get(f) for f in auto.fields) for rec in present))
+    for key in auto.expected:  # a partly finished study: its rows stay, their cells say n/a
+        parts = key.split("/")
+        values = {"method": parts[0], "check": parts[1] if len(parts) > 1 else auto.default_check}
+        combo = tuple(values.get(f) for f in auto.fields)
+        if None not in combo and combo not in combos:
+            combos.append(combo)
     rows = []
     for combo in combos:
         where = dict(zip(auto.fields, combo))
@@ -305,10 +311,18 @@ def build_table(report: Report, stats: "pd.DataFrame", *, metric: str | None = N
     if any(c.paper is not None and not c.paper.confirmed for s in sections for r in s.rows for c in r.cells):
         footnotes.append(f"paper value with {UNCONFIRMED_MARK}: not confirmed against a copy of its source "
                          f"(see the report's paper file)")
-    collapsed_rows = sorted({trow.label for section in sections for trow in section.rows
-                             for c in trow.cells if c.collapsed and not c.missing and not c.blank})
-    if collapsed_rows:  # say why a row reads chance instead of leaving it to look like a result
-        shown = ", ".join(collapsed_rows[:3]) + (f" and {len(collapsed_rows) - 3} more" if len(collapsed_rows) > 3 else "")
+    collapsed_cells: dict[str, list[str]] = {}  # "row (block)" -> the columns it collapsed in
+    for section in sections:
+        for trow in section.rows:
+            for c in trow.cells:
+                if c.collapsed and not c.missing and not c.blank:
+                    where = f"{trow.label} ({section.label})" if section.label and section.label not in trow.label \
+                        else trow.label
+                    column = " ".join(axis.label(c.coords[axis.field]) for axis in report.columns
+                                      if axis.field in c.coords)
+                    collapsed_cells.setdefault(where, []).append(column)
+    if collapsed_cells:  # say which cells read chance instead of leaving them to look like results
+        shown = "; ".join(f"{row} at {', '.join(columns)}" for row, columns in collapsed_cells.items())
         footnotes.append(f"Collapsed (never bold): {shown} — every run of the cell emptied a layer "
                          f"or sits at chance; its accuracy is chance, not a result of the method")
     rule = interval_text(interval)
@@ -346,14 +360,12 @@ def interval_text(interval: str) -> str:
 
 
 def caption_note(metric: str, interval: str) -> str:
-    """The sentence a caption needs to be read alone: which number, over what, and the bold rule."""
-    words = metric_text(metric)
-    named = f"{words} ({metric})" if words != metric else metric
+    """The sentence a caption needs to be read alone: which number, over what. In words, not the
+    store's column name; the bold rule is said once, in the notes under the table."""
     spread = "mean ± std over seeds"
     if interval != "std":
         spread += f"; the bold rule uses the {interval_text(interval)}"
-    return (f"Metric: {named}, {spread}. "
-            f"Bold: mean within the best row's interval ({interval_text(interval)}) in its column.")
+    return f"Metric: {metric_text(metric)}, {spread}."
 
 
 def _cells(sections: list[Section]):

@@ -16,6 +16,11 @@ TABLE_ROWS = 200  # a terminal table longer than this helps nobody; csv/json car
 
 
 def _emit(frame, fmt: str, title: str | None = None) -> None:
+    """Print a DataFrame or `registry.store.Rows` as a terminal table, CSV or JSON."""
+    if fmt != "table" and not hasattr(frame, "to_csv"):  # Rows: csv/json keep pandas' exact forms
+        import pandas as pd
+
+        frame = pd.DataFrame(frame.rows, columns=list(frame.columns))
     if fmt == "csv":
         from registry.textsafe import csv_frame
 
@@ -36,11 +41,24 @@ def _emit(frame, fmt: str, title: str | None = None) -> None:
         long_text = str(column) in ("spec", "deps", "traceback", "extra", "rundir")
         table.add_column(Text(_fmt(str(column))), no_wrap=str(column) in ("key", "method", "dataset", "model", "check"),
                          overflow="ellipsis" if long_text else "fold", max_width=40 if long_text else None)
-    for row in frame.head(TABLE_ROWS).itertuples(index=False):
+    for row in (frame.rows[:TABLE_ROWS] if not hasattr(frame, "head")
+                else frame.head(TABLE_ROWS).itertuples(index=False)):
         table.add_row(*(Text("" if _missing(v) else _fmt(v)) for v in row))
-    Console(width=max(120, Console().width)).print(table)
+    Console(width=_table_width()).print(table)
     shown = f" (showing the first {TABLE_ROWS}; --format csv or json gives all)" if len(frame) > TABLE_ROWS else ""
     click.echo(f"{len(frame)} row{'s' if len(frame) != 1 else ''}{shown}")
+
+
+def _table_width() -> int:
+    """A terminal's width (at least 120); piped, wide enough that no cell wraps: a key, a kind or a
+    variant cut into `pretr`/`ain` is no use to grep, sort or copy."""
+    import sys
+
+    from rich.console import Console
+
+    if not sys.stdout.isatty():
+        return 10_000
+    return max(120, Console().width)
 
 
 def _where_looked(home: str) -> None:
@@ -52,6 +70,12 @@ def _where_looked(home: str) -> None:
 
 
 def _missing(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return value != value
+    if isinstance(value, (str, int, list, dict)):
+        return False
     try:
         import pandas as pd
 
@@ -83,7 +107,7 @@ def sql(ctx: click.Context, query: str, fmt: str, timeout_s: float | None, memor
     from registry.sqllimits import SqlLimits
 
     limits = SqlLimits.from_env(memory=memory, threads=threads, timeout_s=timeout_s)
-    frame = api.sql(query, home=_home(ctx), limits=limits)
+    frame = api.sql(query, home=_home(ctx), limits=limits, rows=fmt == "table")
     _emit(frame, fmt)
     if frame.empty and fmt == "table":
         _where_looked(_home(ctx))
@@ -164,8 +188,18 @@ def runs_show(ctx: click.Context, key: str) -> None:
         click.echo("spec         " + json.dumps(json.loads(run["spec"]), sort_keys=True))
     if not _missing(run.get("error")):
         click.echo(f"error        {_fmt(run['error'])}")
-    if not parts["result"].empty:
-        _emit(parts["result"].drop(columns=["key"]), "table", "result")
+    if not parts["result"].empty:  # one line per field: thirteen columns side by side cut the values short
+        result = parts["result"].drop(columns=["key"]).iloc[0].to_dict()
+        click.echo("result")
+        for name, value in result.items():
+            if _missing(value):
+                continue
+            if name == "extra" and isinstance(value, str):
+                try:
+                    value = json.dumps(json.loads(value), sort_keys=True)
+                except ValueError:
+                    pass
+            click.echo(f"  {name:<22} {_fmt(value)}")
     if not parts["epochs"].empty:
         _emit(parts["epochs"], "table", "epochs")
     if not parts["layers"].empty:

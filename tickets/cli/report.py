@@ -45,6 +45,14 @@ def _query(home: str):
     return Store(home).frame
 
 
+def _rows_query(home: str):
+    """Like `_query`, returning `registry.store.Rows`: a table needs no pandas (~0.5 s to import)."""
+    from registry.store import Store
+
+    store = Store(home)
+    return lambda sql, params=None: store.frame(sql, params, rows=True)
+
+
 def _store_here(home: str) -> None:
     """An empty report from a missing store is a wrong home far more often than no runs: say where."""
     from registry.store import Store
@@ -154,16 +162,20 @@ def report(ctx, name, all_, fmt, output, metric, interval, compare, strict, font
     click.echo(f"wrote {path}", err=True)
 
 
-def _table(ctx, name, metric, interval, compare, strict, warn=True, study_name=None, eval_=None):
-    """Report NAME laid out from the store; missing and pooled cells warned about (or refused)."""
+def _table(ctx, name, metric, interval, compare, strict, warn=True, study_name=None, eval_=None,
+           imported_only=False):
+    """Report NAME laid out from the store; missing and pooled cells warned about (or refused).
+    `imported_only`: only results imported from elsewhere (a site page for a report whose study
+    never ran here)."""
     from registry.report import make_table, missing_message
     from registry.report.loader import find_report
 
     declared, folder = find_report(report_folders(), name)
-    if study_name:
+    if study_name or imported_only:
         import dataclasses
 
-        declared = dataclasses.replace(declared, filters={**declared.filters, "study": study_name})
+        extra = {"study": study_name} if study_name else {"source": "imported"}
+        declared = dataclasses.replace(declared, filters={**declared.filters, **extra})
     if eval_ is not None:
         from dataclasses import replace
 
@@ -176,22 +188,23 @@ def _table(ctx, name, metric, interval, compare, strict, warn=True, study_name=N
         declared = replace_metric(declared, metric)
     _store_here(_home(ctx))
     try:
-        table = make_table(declared, query=_query(_home(ctx)), metric=metric, interval=interval,
+        table = make_table(declared, query=_rows_query(_home(ctx)), metric=metric, interval=interval,
                            compare=compare, folder=folder)
     except UserError as exc:  # "no runs in the store": name the store, a wrong home looks the same
         from registry.store import Store
 
         raise UserError(str(exc).replace("in the store", f"in the store {Store(_home(ctx)).path}", 1)) from None
-    if table.missing:
-        message = missing_message(declared, table.missing)
-        if strict:
-            raise UserError(message)
-        if warn:
-            click.echo(f"warning: {message}", err=True)
+    # pooled configurations first: a wrong average is worse than a missing one
     if table.mixed:
         more = f" and {len(table.mixed) - 3} more" if len(table.mixed) > 3 else ""
         message = (f"report {declared.name!r}: {len(table.mixed)} cells average runs that differ in more than "
                    f"the seed ({'; '.join(table.mixed[:3])}{more}); they are marked *")
+        if strict:
+            raise UserError(message)
+        if warn:
+            click.echo(f"warning: {message}", err=True)
+    if table.missing:
+        message = missing_message(declared, table.missing)
         if strict:
             raise UserError(message)
         if warn:
@@ -224,8 +237,20 @@ def _report_all(ctx, folder: Path, fmt, metric, interval, compare, strict, optio
     for declared, _ in load_all_in(report_folders()):
         page = {"name": declared.name, "title": declared.title, "file": None, "figure": None, "warning": ""}
         pages.append(page)
+        # a site page shows its own study's runs (study membership), never other studies' runs that
+        # happen to match its filters (a quickstart page pooling a Rethinking home's dense trainings)
+        own = study_name or (_study_name(declared) if fmt == "html" else None)
         try:
-            table = _table(ctx, declared.name, metric, interval, compare, strict, warn=False, study_name=study_name)
+            try:
+                table = _table(ctx, declared.name, metric, interval, compare, strict, warn=False, study_name=own)
+            except UserError:
+                if not own or study_name:
+                    raise
+                # no run of its study here: results imported from elsewhere (they name no study) still
+                # make its page, never another study's runs
+                table = _table(ctx, declared.name, metric, interval, compare, strict, warn=False,
+                               imported_only=True)
+                own = None
         except UserError as exc:
             page["warning"] = str(exc).split(": ", 1)[-1]
             click.echo(f"skipped {declared.name}: {exc}", err=True)
@@ -234,17 +259,80 @@ def _report_all(ctx, folder: Path, fmt, metric, interval, compare, strict, optio
             page["warning"] = f"{len(table.missing)} cells have no runs"
         figures = []
         if fmt == "html" and declared.figure is not None:
-            figure = _report_figure(ctx, declared, metric, folder / f"{declared.name}.svg")
+            import dataclasses
+
+            drawn = dataclasses.replace(declared, filters={**declared.filters, "study": own}) if own else declared
+            figure = _report_figure(ctx, drawn, metric, folder / f"{declared.name}.svg")
             if figure:
                 page["figure"] = figure
                 figures.append(figure)
-        extra = dict(options, figures=figures, index="index.html") if fmt == "html" else options
+        extra = options
+        if fmt == "html":
+            curves = _page_curves(ctx, declared, own, folder / f"{declared.name}-curves.svg")
+            if curves:
+                figures.append(curves)
+            _write(folder / f"{declared.name}.csv", render(table, "csv"))
+            extra = dict(options, figures=figures, index="index.html",
+                         site=_provenance(ctx, table, own, csv=f"{declared.name}.csv"))
         page["file"] = f"{declared.name}{suffix}"
         _write(folder / page["file"], render(table, fmt, **extra))
         click.echo(f"wrote {folder / page['file']}", err=True)
     if fmt == "html":
         _write(folder / "index.html", render_index("tickets reports", _home(ctx), pages))
         click.echo(f"wrote {folder / 'index.html'}", err=True)
+
+
+def _page_curves(ctx, declared, study: str | None, path: Path) -> str | None:
+    """The learning curves of a site page's runs (its own study's, within its filters), or None."""
+    from registry.report.figures import curves_sql, plot_curves
+    from tickets.labels import method_order, panel_label, series_label
+
+    where = {k: v for k, v in declared.filters.items() if not k.startswith("spec.")}
+    if study:
+        where["study"] = study
+    sql, params = curves_sql(where)
+    try:
+        epochs = _query(_home(ctx))(sql, params or None)
+        if epochs.empty:
+            return None
+        drawn, _ = plot_curves(epochs, path, label=series_label, order=method_order(), panel_label=panel_label)
+    except UserError as exc:
+        click.echo(f"no learning curves for {declared.name}: {exc}", err=True)
+        return None
+    return drawn.name
+
+
+def _study_name(declared) -> str | None:
+    """The name of the study a report declares (`study=`), None where it names none or cannot load."""
+    if not declared.study:
+        return None
+    from tickets.study import load_study
+
+    try:
+        return load_study(declared.study).name
+    except UserError:
+        return None
+
+
+def _provenance(ctx, table, study: str | None, csv: str) -> dict:
+    """What a site page says about itself: when it was made, from how many runs (per cell), with
+    which code versions, and its CSV."""
+    from datetime import datetime, timezone
+
+    from registry.store import Store
+
+    counts = [c.n for section in table.sections for row in section.rows for c in row.cells
+              if not c.blank and not c.missing]
+    versions = []
+    if study:
+        rows = Store(_home(ctx)).frame("SELECT DISTINCT code_version FROM runs WHERE code_version IS NOT NULL AND "
+                                       "list_contains(string_split(coalesce(studies, ''), ','), ?) ORDER BY 1",
+                                       [study], rows=True)
+        versions = [r[0] for r in rows.rows]
+    spread = f"{min(counts)}" if counts and min(counts) == max(counts) else \
+        (f"{min(counts)}–{max(counts)}" if counts else "0")
+    return {"made": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "runs": sum(counts),
+            "per_cell": spread, "code_versions": versions, "csv": csv}
 
 
 def _report_figure(ctx, declared, metric, path: Path) -> str | None:
@@ -330,6 +418,13 @@ def _where(**given) -> dict:
     return {k.rstrip("_"): list(v) for k, v in given.items() if v}
 
 
+def _check_names(where: dict, ctx) -> None:
+    """A misspelt --method/--check/--model/--dataset: "unknown method 'snipp' (did you mean 'snip'?)"."""
+    from tickets.cli.names import check_names
+
+    check_names(where, _rows_query(_home(ctx)))
+
+
 def _labels():
     from tickets.labels import method_order, panel_label, series_label
 
@@ -402,6 +497,7 @@ def keep_ratios(ctx, keys, dataset_, model_, method_, check_, sparsity_, seed_, 
         raise UserError("choose runs with --key KEY (repeatable) or filters such as --method snip --sparsity 0.9")
     sql, params = keep_ratio_sql(keys, where)
     query = _query(_home(ctx))
+    _check_names(where, ctx)
     layers = query(sql, params or None)
     if layers.empty:
         count_sql, count_params = keep_ratio_sql(keys, where, count_runs=True)
@@ -432,8 +528,10 @@ def accuracy(ctx, dataset_, model_, method_, check_, sparsity_, seed_, variant_,
     if metric not in METRICS:
         raise UserError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
     options = _figure_options(size, title)
-    sql, params = accuracy_sql(_where(dataset_=dataset_, model_=model_, method_=method_, check_=check_,
-                                      sparsity_=sparsity_, seed_=seed_, variant_=variant_), metric)
+    where = _where(dataset_=dataset_, model_=model_, method_=method_, check_=check_, sparsity_=sparsity_,
+                   seed_=seed_, variant_=variant_)
+    _check_names(where, ctx)
+    sql, params = accuracy_sql(where, metric)
     stats = _query(_home(ctx))(sql, params or None)
     _drawn(plot_accuracy(stats, output, options=options, metric=metric, panel_label=panel_label, **_labels()))
 
@@ -453,6 +551,7 @@ def curves(ctx, dataset_, model_, method_, check_, sparsity_, seed_, variant_, o
     options = _figure_options(size, title)
     where = _where(dataset_=dataset_, model_=model_, method_=method_, check_=check_, sparsity_=sparsity_,
                    seed_=seed_, variant_=variant_)
+    _check_names(where, ctx)
     sql, params = curves_sql(where, phase)
     epochs = _query(_home(ctx))(sql, params or None)
     from tickets.labels import panel_label
@@ -483,8 +582,10 @@ def size_figure(ctx, dataset_, model_, method_, check_, sparsity_, seed_, varian
     why = size_columns_missing(list(query("SELECT * FROM run_results LIMIT 0", None).columns), measure)
     if why:
         raise UserError(why)
-    sql, params = size_sql(_where(dataset_=dataset_, model_=model_, method_=method_, check_=check_,
-                                  sparsity_=sparsity_, seed_=seed_, variant_=variant_), measure, metric)
+    where = _where(dataset_=dataset_, model_=model_, method_=method_, check_=check_, sparsity_=sparsity_,
+                   seed_=seed_, variant_=variant_)
+    _check_names(where, ctx)
+    sql, params = size_sql(where, measure, metric)
     stats = query(sql, params or None)
     _drawn(plot_size(stats, output, size=measure, options=options, metric=metric, panel_label=panel_label,
                      **_labels()))

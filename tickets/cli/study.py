@@ -132,9 +132,12 @@ def _cost(plan, home: str) -> None:
     for projection in projections:
         click.echo(f"  {describe(projection)}")
     if not projections:
+        from tickets.cost import gpu_visible
+
+        on = ("--gpus 0`", "GPU-hours") if gpu_visible() else ("` (this machine's CPU)", "CPU-hours")
         for w in uncovered:
             click.echo(f"  no throughput calibration for {w.model} {w.shape} batch {w.batch_size} {w.precision}: "
-                       f"`tickets calibrate --model {w.model} --dataset {w.dataset} --gpus 0`")
+                       f"`tickets calibrate --model {w.model} --dataset {w.dataset}{' ' if on[0].startswith('-') else ''}{on[0]} projects {on[1]}")
 
 
 def _stale(ctx: click.Context, name: str) -> None:

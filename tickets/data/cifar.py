@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import pickle
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from registry.errors import UserError
 from tickets.data.base import register_dataset
 from tickets.data.info import DatasetInfo
+
+if TYPE_CHECKING:  # pragma: no cover  (numpy loads where files are decoded)
+    import numpy as np
 
 CIFAR10 = DatasetInfo("cifar10", 3, 32, 10, mean=(0.4914, 0.4822, 0.4465),
                       std=(0.2023, 0.1994, 0.2010), crop_padding=4)
@@ -55,6 +56,8 @@ def _downloader(name: str):
 
 def read_batch(path: Path, label_key: str) -> tuple[np.ndarray, np.ndarray]:
     """One pickled batch -> images [N, 3, 32, 32] uint8 and labels [N]."""
+    import numpy as np
+
     with open(path, "rb") as fh:
         entry: dict[Any, Any] = pickle.load(fh, encoding="bytes")
     entry = {k.decode() if isinstance(k, bytes) else k: v for k, v in entry.items()}
@@ -68,6 +71,8 @@ def _decoder(name: str):
     _, train, test, label_key = LAYOUTS[name]
 
     def decode(folder: Path) -> dict[str, Any]:
+        import numpy as np
+
         import torch
 
         out = {}

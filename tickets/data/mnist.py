@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import gzip
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from registry.errors import UserError
 from tickets.data.base import register_dataset
 from tickets.data.info import DatasetInfo
+
+if TYPE_CHECKING:  # pragma: no cover  (numpy loads where files are decoded)
+    import numpy as np
 
 MNIST = DatasetInfo("mnist", 1, 28, 10, mean=(0.1307,), std=(0.3081,), crop_padding=0)
 FASHIONMNIST = DatasetInfo("fashionmnist", 1, 28, 10, mean=(0.2860,), std=(0.3530,), crop_padding=0)
@@ -28,11 +29,13 @@ FILES = {
     "y_test": "t10k-labels-idx1-ubyte",
 }
 TORCHVISION_NAMES = {"mnist": "MNIST", "fashionmnist": "FashionMNIST"}
-IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+IDX_DTYPES = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
 def read_idx(path: Path) -> np.ndarray:
     """Parse one IDX file (gzipped or not): magic 0 0 <dtype> <ndim>, big-endian int32 dims, data."""
+    import numpy as np
+
     raw = path.read_bytes()
     if raw[:2] == b"\x1f\x8b":
         raw = gzip.decompress(raw)
@@ -89,6 +92,7 @@ def _downloader(name: str):
 
 
 def decode_idx_folder(folder: Path) -> dict[str, Any]:
+    import numpy as np
     import torch
 
     out = {}

@@ -6,13 +6,14 @@ here). The usual out-of-distribution set for CIFAR-10 networks; torchvision down
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from registry.errors import UserError
 from tickets.data.base import register_dataset
 from tickets.data.info import DatasetInfo
+
+if TYPE_CHECKING:  # pragma: no cover  (numpy loads where files are decoded)
+    import numpy as np
 
 # per-channel statistics of the SVHN training split (used only when a network trains on SVHN)
 SVHN = DatasetInfo("svhn", 3, 32, 10, mean=(0.4377, 0.4438, 0.4728), std=(0.1980, 0.2010, 0.1970),
@@ -40,6 +41,8 @@ def _download(root: Path) -> None:
 
 def read_mat(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """One SVHN .mat file -> images [N, 3, 32, 32] uint8 and labels [N] in 0..9."""
+    import numpy as np
+
     from scipy.io import loadmat
 
     try:

@@ -155,7 +155,9 @@ def run_eval(spec: Mapping[str, Any], rundir: Path, run_dir: Path | None,
         from tickets.evals.figures import reliability_diagram
 
         write_json(rundir / "reliability.json", bins)
-        reliability_diagram(bins, rundir / "reliability.png", title=_title(run_spec, stage), ece=values["ece"])
+        for suffix in ("png", "pdf"):  # the PDF for a paper, the PNG for a page
+            reliability_diagram(bins, rundir / f"reliability.{suffix}", title=_title(run_spec, stage),
+                                ece=values["ece"])
     elif evaluation.name == "ood":
         from tickets.evals.oodsets import ood_images
 
@@ -183,7 +185,12 @@ def run_eval(spec: Mapping[str, Any], rundir: Path, run_dir: Path | None,
 
 
 def _title(spec: Mapping[str, Any], stage: Mapping[str, Any]) -> str:
+    """"VGG19 on CIFAR-10, SNIP 90%": the network and method in the reports' words (the variant and
+    the key are in the run's files, not in a figure title)."""
+    from tickets.labels import panel_label, series_label
+
     columns = stage.get("columns") or {}
-    variant = f" {columns['variant']}" if columns.get("variant") else ""
-    return (f"{spec.get('model')} on {spec.get('dataset')}: {columns.get('method', '?')} "
-            f"sparsity {columns.get('sparsity', 0)}{variant}")
+    method = series_label({"method": columns.get("method", "?"), "check": columns.get("check")})
+    sparsity = float(columns.get("sparsity") or 0)
+    return (f"{panel_label(str(spec.get('dataset')), str(spec.get('model')))}, {method}"
+            + (f" {sparsity:.0%}" if sparsity else ""))

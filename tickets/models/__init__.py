@@ -2,7 +2,10 @@
 
     model = build_model("resnet32", dataset_info("cifar10"))     # width=32: the paper's 2x ResNet
     for name, layer in prunable_layers(model): ...                # conv + linear, classifier last
-"""
+
+Importing this package does not import torch: the model modules (vgg, resnet, lenet, wrn, mlp,
+structured) load on the registry's first use, and names, options and layer shapes of the built-in
+models come from `tickets.models.catalog` until then."""
 from tickets.models.base import (
     FAMILIES,
     MODELS,
@@ -10,6 +13,7 @@ from tickets.models.base import (
     check_compatible,
     compatible,
     count_prunable,
+    layer_shapes,
     model_family,
     model_identity_defaults,
     model_names,
@@ -19,13 +23,9 @@ from tickets.models.base import (
     prunable_weights,
     register_model,
 )
-from tickets.models import vgg, resnet, lenet, wrn, mlp  # noqa: F401,I001  (fill the registry; listing order)
-from tickets.models import structured  # noqa: F401,E402  (channel-configurable networks for structured pruning)
-from tickets.models import densenet  # noqa: F401,E402  (Rethinking's DenseNets, channel-configurable)
-from tickets.models import imagenet  # noqa: F401,E402  (torchvision-built ImageNet networks, *_imagenet)
 
 __all__ = [
-    "FAMILIES", "MODELS", "build_model", "check_compatible", "compatible", "count_prunable",
+    "FAMILIES", "MODELS", "build_model", "check_compatible", "compatible", "count_prunable", "layer_shapes",
     "model_family", "model_identity_defaults", "model_names", "model_options", "model_structure", "prunable_layers", "prunable_weights",
     "register_model",
 ]

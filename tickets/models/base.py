@@ -5,13 +5,15 @@ its family, the options it accepts (with defaults) and, for fixed-input models, 
 shape it needs. `build_model` validates options and the dataset/model pairing before building."""
 from __future__ import annotations
 
-from typing import Any, Callable
-
-from torch import nn
+from typing import TYPE_CHECKING, Any, Callable
 
 from registry.errors import UserError
 from registry.naming import Registry
 from tickets.data.info import DatasetInfo
+from tickets.models import catalog
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 # The families the built-in models belong to. A family is a free label: ratio rules consult it only
 # for VGG's extra 1/l^2 in the smart ratios; a model of any other family (a plugin's, "other" by
@@ -19,9 +21,30 @@ from tickets.data.info import DatasetInfo
 FAMILIES = ("vgg", "resnet", "mlp", "lenet")
 DEFAULT_FAMILY = "other"
 
-MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
+# The built-in model modules import torch; they load on the registry's first use. Names, options,
+# families and layer shapes of the built-in models come from `catalog` until then, so validating
+# and planning never import torch (tickets/models/catalog.py).
+MODELS: Registry[Callable[..., "nn.Module"]] = Registry("model", loader=catalog.load_builtin_modules)
 
-PRUNABLE_TYPES = (nn.Conv2d, nn.Linear)
+
+def _meta(name: str) -> dict[str, Any]:
+    """Registry metadata of `name`: from the catalog while the model modules are not imported."""
+    if not MODELS.loaded:
+        meta = catalog.meta(name)
+        if meta is not None:
+            return meta
+        known = catalog.names()
+        if known is not None:  # nothing but the built-in models registers before the registry loads
+            from registry.naming import UnknownName, unknown_message
+
+            raise UnknownName(unknown_message("model", name, known))
+    return MODELS.meta(name)
+
+
+def _prunable_types() -> tuple[type, ...]:
+    from torch import nn
+
+    return (nn.Conv2d, nn.Linear)
 
 
 def register_model(name: str, *, family: str = DEFAULT_FAMILY, options: dict[str, Any] | None = None,
@@ -43,36 +66,42 @@ def register_model(name: str, *, family: str = DEFAULT_FAMILY, options: dict[str
 
 
 def model_names() -> list[str]:
+    if not MODELS.loaded and catalog.names() is not None:
+        return catalog.names()
     return MODELS.names()
 
 
 def model_family(name: str) -> str:
     """The model's family label: "vgg" | "resnet" | "mlp" | "lenet" for the built-in models,
     anything for a plugin's ("other" by default)."""
-    return MODELS.meta(name)["family"]
+    return _meta(name)["family"]
 
 
 def model_options(name: str) -> dict[str, Any]:
     """The options `name` accepts, with their defaults."""
-    return dict(MODELS.meta(name)["options"])
+    return dict(_meta(name)["options"])
 
 
 def model_identity_defaults(name: str) -> dict[str, Any]:
     """The option values run identity omits: the defaults, except where `identity_defaults` keeps
     the value an earlier meaning of the name had (see tickets/models/resnet.py)."""
-    meta = MODELS.meta(name)
+    meta = _meta(name)
     return {**meta["options"], **(meta.get("identity_defaults") or {})}
 
 
 def model_structure(name: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
     """Depth, block and widths where the model says (ResNets); {} otherwise."""
+    if not options or options == model_options(name):
+        known = catalog.structure(name) if not MODELS.loaded else None
+        if known is not None:
+            return dict(known)
     fn = MODELS.meta(name).get("structure")
     return dict(fn({**model_options(name), **(options or {})})) if fn else {}
 
 
 def check_compatible(name: str, info: DatasetInfo) -> None:
     """Raise UserError when `name` cannot run on `info`'s input shape."""
-    meta = MODELS.meta(name)
+    meta = _meta(name)
     need = meta["input_shape"]
     if need is not None and tuple(need) != info.shape:
         c, h, w = need
@@ -105,12 +134,31 @@ def build_model(name: str, info: DatasetInfo, **options: Any) -> nn.Module:
 
 def prunable_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """Conv and linear layers in module registration order (the classifier is last)."""
-    return [(name, m) for name, m in model.named_modules() if isinstance(m, PRUNABLE_TYPES)]
+    types = _prunable_types()
+    return [(name, m) for name, m in model.named_modules() if isinstance(m, types)]
 
 
 def prunable_weights(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
     """The prunable weights keyed as in a mask: `"<layer name>.weight"`, same order as the layers."""
     return [(f"{name}.weight", m.weight) for name, m in prunable_layers(model)]
+
+
+def layer_shapes(name: str, info: DatasetInfo, **options: Any) -> tuple[tuple[str, str, tuple[int, ...]], ...]:
+    """(weight name, layer type, weight shape) of the prunable layers of `name` built for `info`:
+    from the catalog where it holds them (built-in models at their defaults), else by building the
+    network on the CPU once."""
+    known = catalog.layers(name, info, {**model_options(name), **options})
+    if known is not None:
+        check_compatible(name, info)
+        return known
+    if name.endswith("_imagenet"):  # 11-138 M parameters each: shapes only, no weights drawn
+        import torch
+
+        with torch.device("meta"):
+            net = build_model(name, info, **options)
+    else:
+        net = build_model(name, info, **options)
+    return tuple((f"{lname}.weight", type(m).__name__, tuple(m.weight.shape)) for lname, m in prunable_layers(net))
 
 
 def count_prunable(model: nn.Module) -> int:

@@ -35,14 +35,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Callable, Mapping
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Callable, Mapping
 
 from registry.errors import UserError
 from registry.naming import Registry
-from tickets.pruning.masks import apply_mask, prunable_weights
+
+if TYPE_CHECKING:  # pragma: no cover  (torch loads only where a check runs: naming one is free)
+    import torch
+    from torch import nn
 
 STAGES = ("none", "data", "mask")
 _PIXEL_CHUNK = 4096  # images permuted per vectorised step (bounds memory on 50k CIFAR images)
@@ -55,6 +55,8 @@ def derived_seed(seed: int, name: str) -> int:
 
 def check_generator(seed: int, name: str) -> torch.Generator:
     """A CPU generator determined by (run seed, check name)."""
+    import torch
+
     return torch.Generator().manual_seed(derived_seed(seed, name))
 
 
@@ -64,11 +66,15 @@ def reinit_seed(seed: int) -> int:
 
 
 def random_labels(y: torch.Tensor, num_classes: int, generator: torch.Generator) -> torch.Tensor:
+    import torch
+
     return torch.randint(0, num_classes, y.shape, generator=generator, dtype=y.dtype).to(y.device)
 
 
 def random_pixels(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Each sample's flattened values reordered by its own uniformly random permutation."""
+    import torch
+
     n = x.shape[0]
     flat = x.reshape(n, -1)
     out = torch.empty_like(flat)
@@ -89,12 +95,16 @@ def first_half_batches(x: torch.Tensor, y: torch.Tensor, batch: int = SEED_CODE_
 
 
 def half_data(x: torch.Tensor, y: torch.Tensor, generator: torch.Generator):
+    import torch
+
     keep = torch.randperm(x.shape[0], generator=generator)[: x.shape[0] // 2].sort().values
     return x[keep.to(x.device)], y[keep.to(y.device)]
 
 
 def rearrange_mask(mask: Mapping[str, torch.Tensor], generator: torch.Generator) -> dict[str, torch.Tensor]:
     """Per layer, the same number of kept positions placed uniformly at random."""
+    import torch
+
     out = {}
     for n in mask:
         m = mask[n]
@@ -103,16 +113,20 @@ def rearrange_mask(mask: Mapping[str, torch.Tensor], generator: torch.Generator)
     return out
 
 
-@torch.no_grad()
 def shuffle_kept_weights(model: nn.Module, mask: Mapping[str, torch.Tensor], generator: torch.Generator) -> None:
     """Per layer, permute the values of the kept weights among the kept positions (in place)."""
-    for n, w in prunable_weights(model):
-        if n not in mask:
-            continue
-        flat = w.view(-1)
-        kept = torch.nonzero(mask[n].flatten().to(w.device)).flatten()
-        perm = torch.randperm(kept.numel(), generator=generator).to(w.device)
-        flat[kept] = flat[kept[perm]].clone()
+    import torch
+
+    from tickets.pruning.masks import prunable_weights
+
+    with torch.no_grad():
+        for n, w in prunable_weights(model):
+            if n not in mask:
+                continue
+            flat = w.view(-1)
+            kept = torch.nonzero(mask[n].flatten().to(w.device)).flatten()
+            perm = torch.randperm(kept.numel(), generator=generator).to(w.device)
+            flat[kept] = flat[kept[perm]].clone()
 
 
 @dataclass(frozen=True)
@@ -144,6 +158,10 @@ class Check:
         """The mask (and, in place, the weights of `model`) retraining starts from."""
         if self.stage != "mask":
             return dict(mask)
+        from torch import nn
+
+        from tickets.pruning.masks import apply_mask
+
         gen = check_generator(seed, self.name)
         if self.name == "rearrange":
             new = rearrange_mask(mask, gen)
