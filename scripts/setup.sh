@@ -27,3 +27,6 @@ if [ -n "$torch_index" ]; then
 fi
 
 python3 -m pip install -q --disable-pip-version-check -e '.[dev]'
+# The trackers the tests read back (tensorboard, mlflow, wandb: the package's optional extras) in a
+# second call: resolved together with torchattacks' requests pin, pip backtracks for many minutes.
+python3 -m pip install -q --disable-pip-version-check "tensorboard>=2.14" "mlflow>=3" "wandb>=0.19"
