@@ -110,9 +110,12 @@ def test_stale_runs_are_listed_by_runs_ls_and_study_plan_and_removed_by_runs_rm(
 def test_a_cell_pooling_code_versions_environments_or_data_is_marked_and_refused_when_strict(tmp_path):
     import csv
 
-    rows = [{"dataset": "fashionmnist", "model": "lenet300", "method": m, "check": "none", "sparsity": p,
+    # every row the quickstart report expects (a row without runs is n/a, and --strict refuses that)
+    cells = [("dense", "none", (0.0,))] + [(m, c, (0.9, 0.95, 0.98)) for m, c in (
+        ("lt", "none"), ("snip", "none"), ("snip", "corrupt"), ("grasp", "none"), ("random_tickets", "none"))]
+    rows = [{"dataset": "fashionmnist", "model": "lenet300", "method": m, "check": c, "sparsity": p,
              "seed": seed, "test_acc": 87.0 + seed, "best_test_acc": 87.0 + seed, "variant": "epochs=3 milestones=2"}
-            for m, ps in (("dense", (0.0,)), ("snip", (0.9, 0.95, 0.98))) for p in ps for seed in (0, 1)]
+            for m, c, ps in cells for p in ps for seed in (0, 1)]
     path = tmp_path / "runs.csv"
     with open(path, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
@@ -125,7 +128,7 @@ def test_a_cell_pooling_code_versions_environments_or_data_is_marked_and_refused
     assert clean.exit_code == 0 and "pools" not in clean.output, clean.output
     with Store(home).writer() as con:  # seed 1 of SNIP 90 % made by other code, on another data copy
         con.execute("UPDATE runs SET code_version = 'tickets 0.1.0 git ' || CAST(seed AS VARCHAR), env_hash = 'e', "
-                    "data_fingerprint = 'file:' || CAST(seed AS VARCHAR) WHERE method = 'snip' AND sparsity = 0.9")
+                    "data_fingerprint = 'file:' || CAST(seed AS VARCHAR) WHERE method = 'snip' AND \"check\" = 'none' AND sparsity = 0.9")
     marked = runner.invoke(cli, ["--home", str(home), "report", "quickstart", "--format", "markdown"])
     assert marked.exit_code == 0, marked.output
     assert "pools runs of 2 code versions, 2 data fingerprints" in marked.output

@@ -11,10 +11,12 @@ from tickets.pruning.steps import derived_seed, schedule_from, snapshot_epochs
 NAMES = ["dense", "random", "random_tickets", "snip", "grasp", "synflow", "lt", "imp", "wr", "lrr",
          "hybrid", "obd", "scratch_e", "scratch_b"]
 STRUCTURED = ["l1_filter", "slimming", "channel_scale"]  # "Rethinking the Value of Network Pruning"
+# also Rethinking's: weight-level pruning, soft filter pruning, its predefined ImageNet architectures
+RETHINKING = ["weight_level", "sfp", "predefined"]
 
 
 def test_every_method_of_the_design_is_registered():
-    assert sorted(METHODS.names()) == sorted(NAMES + STRUCTURED)
+    assert sorted(METHODS.names()) == sorted(NAMES + STRUCTURED + RETHINKING)
     needs = {n for n in NAMES if METHODS.get(n).needs_pretrain}
     assert needs == {"lt", "imp", "wr", "lrr", "hybrid", "obd", "scratch_e", "scratch_b"}
     data_free = {n for n in NAMES if not METHODS.get(n).uses_data}
