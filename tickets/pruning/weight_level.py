@@ -80,8 +80,9 @@ def released_flops(model: "nn.Module", input_shape: tuple[int, ...], dense: bool
     bias, BatchNorm2d 2 x input elements, ReLU input elements, max/avg pooling k^2 x output
     elements. Functional ops (F.relu, F.avg_pool2d) have no module and are not counted, as there.
     `dense`: every conv weight counted (the unpruned network's FLOPs)."""
-    import torch
     from torch import nn
+
+    from tickets.pruning.structured.cost import forward_once
 
     total = [0.0]
     hooks = []
@@ -112,16 +113,7 @@ def released_flops(model: "nn.Module", input_shape: tuple[int, ...], dense: bool
                 nn.MaxPool2d: pool_hook, nn.AvgPool2d: pool_hook}.get(type(m))
         if hook is not None:
             hooks.append(m.register_forward_hook(hook))
-    was_training = model.training
-    try:
-        model.eval()
-        device = next(model.parameters()).device
-        with torch.no_grad():
-            model(torch.zeros((1, *input_shape), device=device))
-    finally:
-        model.train(was_training)
-        for h in hooks:
-            h.remove()
+    forward_once(model, input_shape, hooks)
     return int(total[0])
 
 

@@ -26,11 +26,28 @@ if TYPE_CHECKING:
     from torch import nn
 
 
+def forward_once(model: "nn.Module", input_shape: tuple[int, ...], hooks: list, context=None) -> None:
+    """One eval-mode forward pass of a zero batch of `input_shape` (what the size counters' hooks
+    observe); the model's mode comes back and `hooks` are removed afterwards, whatever happens."""
+    import contextlib
+
+    import torch
+
+    was_training = model.training
+    try:
+        model.eval()
+        device = next(model.parameters()).device
+        with torch.no_grad(), (context if context is not None else contextlib.nullcontext()):
+            model(torch.zeros((1, *input_shape), device=device))
+    finally:
+        model.train(was_training)
+        for h in hooks:
+            h.remove()
+
+
 def count(model: "nn.Module", input_shape: tuple[int, ...],
           mask: Mapping[str, "torch.Tensor"] | None = None) -> dict[str, int]:
     """{"params", "flops"} of `model` (with `mask`'s pruned weights removed)."""
-    import torch
-
     from tickets.models import prunable_layers
 
     mask = mask or {}
@@ -42,16 +59,7 @@ def count(model: "nn.Module", input_shape: tuple[int, ...],
             positions[name] = int(math.prod(output.shape[2:])) if output.dim() > 2 else \
                 int(math.prod(output.shape[1:-1]))
         hooks.append(layer.register_forward_hook(hook))
-    was_training = model.training
-    try:
-        model.eval()
-        device = next(model.parameters()).device
-        with torch.no_grad():
-            model(torch.zeros((1, *input_shape), device=device))
-    finally:
-        model.train(was_training)
-        for h in hooks:
-            h.remove()
+    forward_once(model, input_shape, hooks)
     params = sum(p.numel() for p in model.parameters())
     flops = 0
     for name, layer in layers:
@@ -143,14 +151,5 @@ def released_flops(model: "nn.Module", input_shape: tuple[int, ...],
             hooks.append(module.register_forward_hook(lambda m, i, o, n=name: linear_hook(m, i, o, n)))
         elif isinstance(module, nn.BatchNorm2d):
             hooks.append(module.register_forward_hook(bn_hook))
-    was_training = model.training
-    try:
-        model.eval()
-        device = next(model.parameters()).device
-        with torch.no_grad(), Counter():
-            model(torch.zeros((1, *input_shape), device=device))
-    finally:
-        model.train(was_training)
-        for h in hooks:
-            h.remove()
+    forward_once(model, input_shape, hooks, Counter())
     return int(total[0])
