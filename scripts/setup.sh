@@ -5,18 +5,24 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need=()
-# chromium: tests/test_track_ui.py checks in a headless browser that TensorBoard shows a run's curve
-for pkg in dataset-fashion-mnist slurm-wlm munge chromium; do
-    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
-done
-if [ ${#need[@]} -gt 0 ]; then
-    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+# apt_install [apt options] -- PACKAGE...: installs those not yet installed; waits (up to 10 min) for
+# another apt/dpkg holding the lock instead of failing at once
+apt_install() {
+    local options=() need=()
+    while [ "$1" != "--" ]; do options+=("$1"); shift; done; shift
+    for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
+    [ ${#need[@]} -gt 0 ] || return 0
     echo "installing Debian packages: ${need[*]}"
-    # wait (up to 10 min) for another apt/dpkg holding the lock instead of failing at once
     $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${need[@]}" >/dev/null
-fi
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${options[@]}" \
+        "${need[@]}" >/dev/null
+}
+# chromium: tests/test_track_ui.py checks in a headless browser that TensorBoard shows a run's curve
+apt_install -q -- dataset-fashion-mnist slurm-wlm munge chromium
+# TeX, without its recommends (documentation, fonts): the LaTeX tables are compiled and their print size
+# measured (tests/test_latex_print_size.py, tests/test_report_tables.py); -recommended brings booktabs
+apt_install --no-install-recommends -- texlive-latex-base texlive-latex-recommended
 
 # torch first, so the package install below finds it: the CPU build where there is no GPU (one line says
 # which build and why; scripts/torch_choice.sh)

@@ -35,7 +35,7 @@ def invoke(home, *args):
 def test_report_latex_to_stdout_and_file(home, tmp_path):
     code, out = invoke(home, "report", "table1", "--format", "latex")
     assert code == 0, out
-    assert "\\textbf{93.77$\\pm$0.10}" in out and "VGG19 (Full Network) & 93.70 & - & -" in out
+    assert "\\textbf{93.77$\\pm$0.10}" in out and "\\ticketslabel{VGG19 (Full Network)} & 93.70 & - & -" in out
     target = tmp_path / "t1.tex"
     code, out = invoke(home, "report", "table1", "--format", "latex", "-o", str(target))
     assert code == 0 and target.read_text().startswith("% tickets report table1")

@@ -87,7 +87,7 @@ def test_latex_layout_options_and_visible_notes(home):
     t = table(home, "table1", compare="paper")
     latex = render(t, "latex")
     assert latex.count("\\begin{tabular}") == 1 and "\\resizebox{\\linewidth}{!}" in latex and "\\small" in latex
-    note = next(line for line in latex.splitlines() if "in brackets" in line)
+    note = next(line for line in latex.splitlines() if "In brackets" in line)
     assert not note.lstrip().startswith("%")  # the meaning of the brackets is printed, not commented out
     split = render(t, "latex", layout=LatexLayout(split=True, fit=False, wide=True, font="scriptsize"))
     assert split.count("\\begin{tabular}{lccc}") == 2 and "\\begin{table*}" in split and "\\end{table*}" in split

@@ -202,7 +202,18 @@ def render_latex(table: Table, layout: LatexLayout | None = None, **_: Any) -> s
     layout = layout or LatexLayout()
     if layout.font not in LATEX_FONTS:
         raise UserError(f"unknown LaTeX font size {layout.font!r}; known: {', '.join(LATEX_FONTS)}")
-    return render_template("report.tex.j2", table, layout=layout, blocks=blocks(table, layout.split))
+    return render_template("report.tex.j2", table, layout=layout, fonts=fit_fonts(layout.font),
+                           blocks=blocks(table, layout.split))
+
+
+SMALLEST_FIT_FONT = "scriptsize"  # 7 pt in a 10 pt paper: the smallest a printed table should go
+
+
+def fit_fonts(font: str) -> list[str]:
+    """The sizes a fitted table tries, largest first, before it is scaled: from the requested one
+    down to \\scriptsize (scaling alone took --compare tables to 5 pt at NeurIPS width)."""
+    start, floor = LATEX_FONTS.index(font), LATEX_FONTS.index(SMALLEST_FIT_FONT)
+    return list(LATEX_FONTS[start:max(start, floor) + 1])
 
 
 @FORMATS.register("markdown", suffix=".md")
