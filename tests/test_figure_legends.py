@@ -170,6 +170,25 @@ def test_reliability_diagram_has_a_short_title_an_explained_shading_and_a_pdf(tm
     assert "gap: |accuracy − confidence|" in seen["legend"]
 
 
+def test_a_long_reliability_title_breaks_after_the_network_and_stays_inside_the_figure(tmp_path, monkeypatch):
+    from tickets.evals.figures import reliability_diagram
+
+    seen = {}
+    save = figures._save
+
+    def capture(fig, path):
+        title = fig.axes[0].title
+        seen["text"] = title.get_text()
+        seen["inside"] = fig.bbox.width >= title.get_window_extent(fig.canvas.get_renderer()).width
+        return save(fig, path)
+
+    monkeypatch.setattr(figures, "_save", capture)
+    bins = [{"lo": 0.0, "hi": 0.5, "count": 5, "accuracy": 0.3, "confidence": 0.25},
+            {"lo": 0.5, "hi": 1.0, "count": 9, "accuracy": 0.8, "confidence": 0.75}]
+    reliability_diagram(bins, tmp_path / "r.png", title="LeNet-300-100 on Fashion-MNIST, Random Tickets 98%", ece=0.03)
+    assert seen["text"] == "LeNet-300-100 on Fashion-MNIST,\nRandom Tickets 98%, ECE 3.00%" and seen["inside"]
+
+
 def test_keep_ratio_legend_says_a_shared_sparsity_and_seed_count_once(home, drawn, tmp_path):
     result = CliRunner().invoke(cli, ["--home", str(home), "figure", "keep-ratios", "--sparsity", "0.5",
                                       "-o", str(tmp_path / "k.png")])

@@ -40,3 +40,37 @@ def test_site_pages_only_for_reports_with_their_own_runs(tmp_path):
     assert body.index("quickstart.html") < body.index("No runs of their own studies yet")
     absent = body[body.index("No runs of their own studies yet"):]
     assert "table1" in absent and "rethinking_l1" in absent and absent.count("</p>") == 1
+
+
+def test_site_page_shows_runs_per_cell_and_the_reliability_diagrams_of_its_calibrated_runs(tmp_path):
+    """Each value says how many runs it averages (n=…); a page whose runs were calibrated shows one
+    reliability diagram per cell (its lowest seed), copied beside the page."""
+    from tickets.evals.figures import reliability_diagram
+
+    home = tmp_path / "home"
+    quickstart_store(home)
+    con = duckdb.connect(str(home / "store.duckdb"))
+    con.execute("UPDATE runs SET studies = 'quickstart'")
+    con.execute("DELETE FROM runs WHERE key = 'lt-none-0.98-1'")  # one cell of a single run
+    con.execute("DELETE FROM results WHERE key = 'lt-none-0.98-1'")
+    # calibration evaluations of both dense seeds (one cell) and of one SNIP run
+    for eval_key, run_key in (("cal-dense-1", "dense-1"), ("cal-dense-0", "dense-0"), ("cal-snip", "snip-none-0.9-0")):
+        con.execute("INSERT INTO evals (key, run_key, eval, metric, value) VALUES (?, ?, 'calibration', 'ece', 0.03)",
+                    [eval_key, run_key])
+        bins = [{"lo": i / 4, "hi": (i + 1) / 4, "count": 10 * (i + 1), "accuracy": 0.2 * i, "confidence": i / 4 + 0.1}
+                for i in range(4)]
+        reliability_diagram(bins, home / "runs" / eval_key / "reliability.png", title=run_key, ece=0.03)
+    con.close()
+    site = tmp_path / "site"
+    result = CliRunner().invoke(cli, ["--home", str(home), "report", "--all", "--format", "html", "-o", str(site)])
+    assert result.exit_code == 0, result.output
+    page = (site / "quickstart.html").read_text()
+    assert page.count('<span class="n" title="runs in this cell">n=2</span>') == 15
+    assert page.count('<span class="n" title="runs in this cell">n=1</span>') == 1
+    assert "from 31 runs (1–2 per cell)" in page
+    gallery = page[page.index('<section class="reliability">'):page.index("</section>")]
+    assert gallery.count("<img ") == 2  # one per cell: dense's lowest seed, and the SNIP run
+    assert 'src="quickstart-reliability/cal-dense-0.png"' in gallery and "cal-dense-1" not in gallery
+    assert 'src="quickstart-reliability/cal-snip.png"' in gallery
+    copied = site / "quickstart-reliability" / "cal-snip.png"
+    assert copied.read_bytes() == (home / "runs" / "cal-snip" / "reliability.png").read_bytes()

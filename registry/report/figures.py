@@ -497,6 +497,22 @@ def curves_sql(where: Where, phase: str | None = None) -> tuple[str, list[Any]]:
     return sql, params + ([phase] if phase is not None else [])
 
 
+def reliability_sql(where: Where) -> tuple[str, list[Any]]:
+    """The calibration evaluations of the runs matching `where`: one per cell (dataset, model, method,
+    check, variant, sparsity), of its lowest seed, with the evaluated run's axes; a site page shows
+    their reliability diagrams (every run's own diagram stays in its run folder)."""
+    cond, params = _cond(where)
+    sql = (f"WITH r AS (SELECT * FROM run_results WHERE {cond}), "
+           "e AS (SELECT DISTINCT key, run_key FROM evals WHERE eval = 'calibration') "
+           'SELECT e.key AS eval_key, r.key, r.dataset, r.model, r.method, r."check", '
+           "coalesce(r.variant, '') AS variant, round(coalesce(r.sparsity, 0), 6) AS sparsity, r.seed "
+           "FROM e JOIN r ON r.key = e.run_key "
+           'QUALIFY row_number() OVER (PARTITION BY r.dataset, r.model, r.method, r."check", '
+           "coalesce(r.variant, ''), round(coalesce(r.sparsity, 0), 6) ORDER BY r.seed, e.key) = 1 "
+           'ORDER BY r.dataset, r.model, r.method, r."check", variant, sparsity')
+    return sql, params
+
+
 def plot_curves(epochs: "pd.DataFrame", path: str | Path, *, options: FigureOptions | None = None,
                 quantity: str = "acc", label: SeriesLabel = default_label, order: Sequence[str] = (),
                 panel_label: Callable[[str, str], str] = lambda d, m: f"{m} on {d}") -> Drawn:

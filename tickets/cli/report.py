@@ -271,9 +271,10 @@ def _report_all(ctx, folder: Path, fmt, metric, interval, compare, strict, optio
             curves = _page_curves(ctx, declared, own, folder / f"{declared.name}-curves.svg")
             if curves:
                 figures.append(curves)
+            reliability = _page_reliability(ctx, declared, table, own, folder / f"{declared.name}-reliability")
             _write(folder / f"{declared.name}.csv", render(table, "csv"))
             extra = dict(options, figures=figures, index="index.html",
-                         site=_provenance(ctx, table, own, csv=f"{declared.name}.csv"))
+                         site=dict(_provenance(ctx, table, own, csv=f"{declared.name}.csv"), reliability=reliability))
         page["file"] = f"{declared.name}{suffix}"
         _write(folder / page["file"], render(table, fmt, **extra))
         click.echo(f"wrote {folder / page['file']}", err=True)
@@ -287,10 +288,7 @@ def _page_curves(ctx, declared, study: str | None, path: Path) -> str | None:
     from registry.report.figures import curves_sql, plot_curves
     from tickets.labels import method_order, panel_label, series_label
 
-    where = {k: v for k, v in declared.filters.items() if not k.startswith("spec.")}
-    if study:
-        where["study"] = study
-    sql, params = curves_sql(where)
+    sql, params = curves_sql(_page_where(declared, study))
     try:
         epochs = _query(_home(ctx))(sql, params or None)
         if epochs.empty:
@@ -300,6 +298,52 @@ def _page_curves(ctx, declared, study: str | None, path: Path) -> str | None:
         click.echo(f"no learning curves for {declared.name}: {exc}", err=True)
         return None
     return drawn.name
+
+
+def _page_where(declared, study: str | None) -> dict:
+    """The runs a site page draws from: its report's filters (not its spec fields) and its study."""
+    where = {k: v for k, v in declared.filters.items() if not k.startswith("spec.")}
+    if study:
+        where["study"] = study
+    return where
+
+
+SITE_RELIABILITY_MAX = 24  # diagrams on one page; beyond that a line says where the rest are
+
+
+def _page_reliability(ctx, declared, table, study: str | None, folder: Path) -> list[str]:
+    """The reliability diagrams of a site page's calibrated runs (one per cell, its lowest seed),
+    copied beside the page into `folder` so the site stays self-contained; [] when it has none."""
+    import shutil
+
+    from registry.report.figures import reliability_sql
+    from registry.runcheck import safe_rundir
+    from registry.store import Store
+
+    sql, params = reliability_sql(_page_where(declared, study))
+    try:
+        found = _query(_home(ctx))(sql, params or None)
+    except UserError as exc:
+        click.echo(f"no reliability diagrams for {declared.name}: {exc}", err=True)
+        return []
+    # in the table's row order (its rows' method and check), then by sparsity
+    rows = [(str(r.where.get("method")), str(r.where.get("check", "none"))) for sec in table.sections for r in sec.rows]
+    rank = {row: i for i, row in reversed(list(enumerate(rows)))}
+    found = found.assign(_rank=[rank.get((str(m), str(c)), len(rank)) for m, c in zip(found["method"], found["check"])])
+    found = found.sort_values(["dataset", "model", "_rank", "variant", "sparsity"], kind="stable")
+    store, drawn = Store(_home(ctx)), []
+    for key in list(found["eval_key"])[:SITE_RELIABILITY_MAX]:
+        rundir = safe_rundir(store.runs_dir, key)  # a stored key never builds a path outside runs/
+        source = rundir / "reliability.png" if rundir else None
+        if source is None or not source.is_file():
+            continue  # an imported evaluation carries no diagram
+        folder.mkdir(exist_ok=True)
+        shutil.copyfile(source, folder / f"{key}.png")
+        drawn.append(f"{folder.name}/{key}.png")
+    if len(found) > SITE_RELIABILITY_MAX:
+        click.echo(f"{declared.name}: showing {SITE_RELIABILITY_MAX} of {len(found)} reliability diagrams; "
+                   f"the others are reliability.png in each evaluation's run folder", err=True)
+    return drawn
 
 
 def _study_name(declared) -> str | None:

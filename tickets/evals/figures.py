@@ -1,6 +1,7 @@
 """The reliability diagram of one network: accuracy per confidence bin against the diagonal,
 bar widths the bins, the gap to perfect calibration shaded (and said so in the legend), the bin
-counts underneath; a one-line title ("VGG19 on CIFAR-10, SNIP 90%, ECE 3.10%"); PNG and PDF alike
+counts underneath; a one-line title ("VGG19 on CIFAR-10, SNIP 90%, ECE 3.10%"; two lines when it
+would not fit the width); PNG and PDF alike
 (matplotlib, Agg, the reports' print rc: embeddable Type 42 fonts)."""
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def reliability_diagram(bins: Sequence[Mapping[str, Any]], path: str | Path, *, 
         top.set_ylabel("accuracy")
         top.legend(loc="upper left", fontsize=7, frameon=False)
         heading = ", ".join(part for part in (title, f"ECE {100 * ece:.2f}%" if ece is not None else "") if part)
-        top.set_title(heading, fontsize=8)
+        _fit_title(fig, top, heading)
         bottom.set_yscale("log")
         bottom.set_xlabel("confidence (max softmax)")
         bottom.set_ylabel("samples")
@@ -46,3 +47,13 @@ def reliability_diagram(bins: Sequence[Mapping[str, Any]], path: str | Path, *, 
     finally:
         plt.close(fig)
         context.__exit__(None, None, None)
+
+
+def _fit_title(fig: Any, axes: Any, heading: str) -> None:
+    """One line when it fits the figure's width, else broken after the network ("VGG19 on CIFAR-10,"
+    / "SNIP 90%, ECE 3.10%"): a long title would otherwise run off both edges."""
+    title = axes.set_title(heading, fontsize=8)
+    renderer = fig.canvas.get_renderer()
+    if title.get_window_extent(renderer).width > 0.95 * fig.bbox.width and ", " in heading:
+        network, rest = heading.split(", ", 1)
+        title.set_text(f"{network},\n{rest}")
