@@ -3,4 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-python3 -m pytest -q -p no:cacheprovider "$@"
+# two test processes (pytest-xdist) on the 2-core CI: most tests wait on subprocesses, imports and
+# daemons; the SLURM tests share one cluster in one process (tests/conftest.py)
+python3 -m pytest -q -p no:cacheprovider -n "${TICKETS_TEST_WORKERS:-2}" --dist loadgroup "$@"

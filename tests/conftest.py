@@ -52,3 +52,11 @@ def single_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(old)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`scripts/test.sh` runs two test processes), every test on the session's
+    SLURM cluster goes to one process, so one cluster serves them all (`--dist loadgroup`)."""
+    for item in items:
+        if {"slurm", "slurm_cluster_session"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("slurm"))

@@ -15,7 +15,7 @@ import pytest
 from registry.report import make_table, render
 from registry.report.loader import load_report
 from registry.report.render import LatexLayout
-from tests.test_report_paper import REPORTS, imported_runs
+from test_report_paper import REPORTS, imported_runs
 
 PAGE = r"""\documentclass[10pt]{article}
 \usepackage[textwidth=5.5in,textheight=9in]{geometry}
