@@ -25,3 +25,24 @@ def rows(method: str | None = None, pipelines=PIPELINES) -> tuple[Row, ...]:
     return (Row("full", "Unpruned", {"method": "dense", "spec.bn_l1": None, "spec.soft_filter": None},
                 reference=True),
             *(Row(key, label, {**only, "spec.method.retrain": key}) for key, label in pipelines))
+
+
+def predefined_imagenet(name: str, title: str, caption: str, models: dict[str, str], archs: dict[str, str]):
+    """A table of Rethinking's predefined ImageNet architectures (ThiNet, regression, SSS): one column
+    per pruned architecture (`archs`: name -> printed label), one block per large network (`models`),
+    the pipelines as rows; its study and paper file are named after the report."""
+    from registry.report import Axis, Group, Report
+
+    return Report(
+        name=name, title=title, caption=caption,
+        filters={"dataset": "imagenet", "model": list(models)},
+        columns=(Axis("spec.method.arch", tuple(archs), labels=dict(archs), title="Pruned model"),),
+        groups=tuple(Group(label, {"model": m}) for m, label in models.items()),
+        rows=rows("predefined"),
+        reference_axis="spec.method.arch",
+        row_title="Pipeline",
+        seeds=1,
+        chance={"imagenet": 0.1},
+        study=f"studies/{name}.py",
+        paper=f"paper/{name}.csv",
+    )
