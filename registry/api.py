@@ -334,7 +334,8 @@ def import_file(path: str | os.PathLike, home: str | os.PathLike | None = None) 
     Runs already in the store keep their stored values."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"{path}: no such file")
+        what = "not a regular file" if path.exists() else "no such file"
+        raise UserError(f"{path}: {what}; import a .csv, .parquet or .duckdb file (`tickets store export` writes one)")
     target = store(home)
     if _format(path) == "duckdb":
         return _import_store(path, target)

@@ -174,11 +174,13 @@ def test_bad_study_files_give_one_line(tmp_path, monkeypatch, case):
     (["store", "import", "{missing}"], "missing columns check, seed"),
     (["store", "import", "{badvalue}"], "row 2: sparsity '1.2' out of range"),
     (["store", "import", "{notdb}"], "is not a DuckDB database"),
+    (["store", "import", "/dev/null"], "/dev/null: not a regular file; import a .csv, .parquet or .duckdb file"),
+    (["store", "import", "{tmp}/nope.csv"], "nope.csv: no such file;"),
 ])
 def test_bad_queries_and_imports_give_one_line_and_leave_the_store(tmp_path, args, message):
     store = _seed_store(tmp_path / "home")
     before = _snapshot(store)
-    files = {"missing": tmp_path / "m.csv", "badvalue": tmp_path / "b.csv", "notdb": tmp_path / "x.duckdb"}
+    files = {"missing": tmp_path / "m.csv", "badvalue": tmp_path / "b.csv", "notdb": tmp_path / "x.duckdb", "tmp": tmp_path}
     files["missing"].write_text("dataset,model,method,sparsity,test_acc\nc,v,s,0.9,1\n")
     files["badvalue"].write_text("dataset,model,method,check,sparsity,seed,test_acc\nc,v,s,none,1.2,0,1\n")
     files["notdb"].write_text("not a database\n")
