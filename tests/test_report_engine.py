@@ -145,3 +145,22 @@ def test_stats_sql_runs_on_a_plain_frame():
     stats = stats_from_frame(SMALL, frame(run("snip", 0.9, 0, 90.0), run("snip", 0.9, 1, 92.0)))
     row = stats.iloc[0]
     assert (row["n"], row["mean"], row["lo"], row["hi"]) == (2, 91.0, 90.0, 92.0)
+
+
+def test_a_row_that_names_another_columns_method_has_no_cell_there_not_a_missing_one():
+    """Method columns, and a row only one method has (soft filter pruning's soft-pruned result): the
+    other method's cell is "-", never n/a, and is not named as missing."""
+    report = Report(name="by_method", title="By method", filters={"dataset": "cifar10"},
+                    columns=(Axis("method", ("weight_level", "sfp")),),
+                    rows=(Row("soft", "Soft", {"method": "sfp", "spec.method.retrain": "soft"}),
+                          Row("scratch", "Scratch", {"spec.method.retrain": "scratch_e"})),
+                    seeds=1, chance={"cifar10": 10.0})
+    runs = frame(run("sfp", 0.5, 0, 80.0, spec=json.dumps({"method": {"retrain": "soft"}})),
+                 run("sfp", 0.5, 0, 79.0, spec=json.dumps({"method": {"retrain": "scratch_e"}})),
+                 run("weight_level", 0.8, 0, 78.0, spec=json.dumps({"method": {"retrain": "scratch_e"}})))
+    table = make_table(report, runs=runs)
+    soft, scratch = table.sections[0].rows
+    assert soft.cells[0].blank and not soft.cells[0].missing and soft.cells[1].mean == 80.0
+    assert [c.mean for c in scratch.cells] == [78.0, 79.0]
+    assert table.missing == []
+    assert "n/a" not in render(table, "markdown")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from registry.errors import UserError
 from registry.report.aggregate import METRIC_LABELS, SIZE_METRICS, matching, records
@@ -98,6 +98,14 @@ class Table:
 
     def cells(self) -> list[tuple[Section, TableRow, Cell]]:
         return [(s, r, c) for s in self.sections for r in s.rows for c in r.cells]
+
+
+def _excludes(row_where: Mapping[str, Any], col_where: Mapping[str, Any]) -> bool:
+    """A row that selects a field the column also fixes, to values that exclude the column's: that
+    cell cannot exist ("-"), it is not a missing run."""
+    from registry.report.aggregate import _matches
+
+    return any(k in row_where and not _matches(v, row_where[k], k) for k, v in col_where.items())
 
 
 # ---------------------------------------------------------------- resolving declared axes
@@ -263,6 +271,9 @@ def build_table(report: Report, stats: "pd.DataFrame", *, metric: str | None = N
                         cells.append(Cell(coords, blank=True))
                         continue
                     col_where.pop(ref_axis, None)
+                if _excludes(row.where, col_where):  # e.g. soft filter pruning's own row under weight-level
+                    cells.append(Cell(coords, blank=True))
+                    continue
                 expected = row.seeds if row.seeds is not None else report.seeds
                 part = matching(in_row, col_where)
                 n, mean, std, collapsed = _pooled(part, chance)
