@@ -3,6 +3,7 @@ get, through the real study-run path (scheduler, executor, pack worker, domain, 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -70,3 +71,20 @@ def test_packs_group_by_key_in_chunks_and_leave_the_rest_alone():
     shape = [u.members if isinstance(u, Pack) else u for u in units]
     assert shape == [("a1", "a2"), "a3", "b1", "x", "b2"]  # order is priority; `after` keeps dependencies
     assert form_packs(keys, group.get, size=1) == keys
+
+
+def test_network_slimmings_penalised_pretraining_is_never_packed(tmp_path):
+    """Its L1 on BN scales is a gradient hook on the model's parameters, which the stacked trainer
+    replaces: packed, it would train without the penalty. Its plain dense sibling still packs."""
+    from registry.plan import make_plan
+    from registry.store import Store
+    from tickets.domain import DOMAIN
+    from tickets.study import load_study
+
+    plan = make_plan(load_study(Path(__file__).resolve().parents[1] / "studies" / "rethinking_fashionmnist.py"), Store(tmp_path / "home"))
+    pretrains = [s for s in plan.stages.values() if s.kind == "pretrain" and s.spec.get("model") == "mlp_bn"]
+    slimming = [s for s in pretrains if s.spec.get("bn_l1")]
+    plain = [s for s in pretrains if not s.spec.get("bn_l1") and not s.spec.get("soft_filter")]
+    assert slimming and plain
+    assert all(DOMAIN.pack_key(s) is None for s in slimming)
+    assert all(DOMAIN.pack_key(s) is not None for s in plain)

@@ -44,6 +44,9 @@ def pack_key(stage: Any) -> str | None:
             return None  # each member would train on its own corrupted data
         if spec.get("soft_filter"):
             return None  # soft filter pruning edits the weights after every epoch (loop's epoch_end)
+        if spec.get("bn_l1"):
+            return None  # network slimming's L1 on BN scales is a gradient hook on the model's own
+            # parameters, which stack_module_state replaces: packed, the penalty would silently vanish
     elif stage.kind != "ticket" or spec["method"]["name"] not in PACKABLE_METHODS:
         return None
     from tickets.train.schedules import packable
