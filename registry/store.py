@@ -163,10 +163,25 @@ class Store:
             _create_schema(con, light=True)
         else:
             con = self._connect(read_only=True, config=config, path=source)
+            if _lacks_columns(con):
+                # a store from an older version: a reader's queries name columns it lacks, so upgrade it
+                # once, through a write session (which adds them and publishes the snapshot), then read
+                con.close()
+                self._upgrade()
+                con = self._connect(read_only=True, config=config, path=readable(self.path, self.lock_path))
         try:
             yield con
         finally:
             con.close()
+
+    def _upgrade(self) -> None:
+        try:
+            with self.writer():
+                pass
+        except OSError as exc:
+            raise UserError(f"{self.path} was written by an older tickets and needs its new columns, but it "
+                            f"cannot be written here ({exc.strerror or exc}); run `tickets store ingest` "
+                            f"where it can be") from None
 
     @contextlib.contextmanager
     def writer(self) -> Iterator[Any]:
@@ -332,18 +347,26 @@ def _create_schema(con: Any, light: bool = False) -> None:
     if not light:
         _migrate_schema(con)
         return
-    from registry.columns import COLUMNS, DDL
+    from registry.columns import DDL
 
     for statement in DDL.values():
         con.execute(statement)
+    if _lacks_columns(con):
+        _migrate_schema(con)
+    con.execute(RUN_RESULTS_VIEW)
+    con.execute(EVAL_RESULTS_VIEW)
+
+
+def _lacks_columns(con: Any) -> bool:
+    """Whether the store misses a table or column this version declares (registry.columns, no
+    SQLAlchemy import)."""
+    from registry.columns import COLUMNS
+
     have: dict[str, set[str]] = {}
     for table, column in con.execute("SELECT table_name, column_name FROM information_schema.columns "
                                      "WHERE table_schema = current_schema()").fetchall():
         have.setdefault(table, set()).add(column)
-    if any(set(names) - have.get(table, set()) for table, names in COLUMNS.items()):
-        _migrate_schema(con)
-    con.execute(RUN_RESULTS_VIEW)
-    con.execute(EVAL_RESULTS_VIEW)
+    return any(set(names) - have.get(table, set()) for table, names in COLUMNS.items())
 
 
 def _migrate_schema(con: Any) -> None:
