@@ -7,8 +7,9 @@ COLUMNS: dict[str, list[str]] = {
     "runs": ["key", "kind", "status", "source", "dataset", "model", "method", "check", "sparsity",
         "seed", "variant", "spec", "deps", "rundir", "host", "started", "finished", "code_version",
         "error", "traceback", "result_bytes", "result_mtime_ns", "studies", "device", "gpu_model",
-        "torch_version", "cuda_version", "threads", "git_commit", "git_dirty", "git_diff_hash",
-        "env_hash", "torch_build", "data_fingerprint", "domain_version", "world_size", "backend"],
+        "torch_version", "cuda_version", "threads", "cpu_capability", "git_commit", "git_dirty",
+        "git_diff_hash", "env_hash", "torch_build", "data_fingerprint", "domain_version",
+        "world_size", "backend"],
     "epochs": ["key", "phase", "epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr",
         "seconds", "test_top5"],
     "layers": ["key", "idx", "layer", "shape", "weights", "kept", "keep_ratio"],
@@ -26,9 +27,9 @@ DDL: dict[str, str] = {
         'VARCHAR, host VARCHAR, started TIMESTAMP WITH TIME ZONE, finished TIMESTAMP WITH TIME ZONE, '
         'code_version VARCHAR, error TEXT, traceback TEXT, result_bytes BIGINT, result_mtime_ns BIGINT, '
         'studies TEXT, device VARCHAR, gpu_model VARCHAR, torch_version VARCHAR, cuda_version VARCHAR, '
-        'threads INTEGER, git_commit VARCHAR, git_dirty BOOLEAN, git_diff_hash VARCHAR, env_hash VARCHAR,'
-        ' torch_build VARCHAR, data_fingerprint VARCHAR, domain_version INTEGER, world_size INTEGER, '
-        'backend VARCHAR, PRIMARY KEY (key) )'),
+        'threads INTEGER, cpu_capability VARCHAR, git_commit VARCHAR, git_dirty BOOLEAN, git_diff_hash '
+        'VARCHAR, env_hash VARCHAR, torch_build VARCHAR, data_fingerprint VARCHAR, domain_version '
+        'INTEGER, world_size INTEGER, backend VARCHAR, PRIMARY KEY (key) )'),
     "epochs": (
         'CREATE TABLE IF NOT EXISTS epochs ( key VARCHAR NOT NULL, phase VARCHAR NOT NULL, epoch INTEGER '
         'NOT NULL, train_loss DOUBLE PRECISION, train_acc DOUBLE PRECISION, test_loss DOUBLE PRECISION, '

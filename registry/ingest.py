@@ -28,7 +28,7 @@ COUNT_FIELDS = ("params", "flops", "dense_params", "dense_flops")  # integers; a
 EPOCH_FIELDS = ("train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds", "test_top5")
 LAYER_FIELDS = ("layer", "shape", "weights", "kept", "keep_ratio")
 RUNTIME_FIELDS = ("device", "gpu_model", "torch_version", "cuda_version", "threads",
-                  "world_size", "backend")  # from meta.json
+                  "world_size", "backend", "cpu_capability")  # from meta.json
 PROVENANCE_FIELDS = ("git_commit", "git_dirty", "git_diff_hash", "env_hash", "torch_build",
                      "data_fingerprint")  # from meta.json (registry/provenance.py)
 

@@ -53,6 +53,9 @@ class Run(SQLModel, table=True):
     torch_version: Optional[str] = None
     cuda_version: Optional[str] = None
     threads: Optional[int] = None
+    # the CPU's vector instruction set torch dispatched to ("AVX512", "AVX2", "DEFAULT"): the same build
+    # on another CPU kind sums floats in another order (the quickstart's means moved by up to 0.4 pp)
+    cpu_capability: Optional[str] = None
     # Provenance (meta.json; registry/provenance.py): the checkout's commit, whether it had local
     # changes and their hash, the installed packages' hash, torch's full build string, the data's
     # fingerprint, and the domain version the stage was made under (1 unless its identity says).

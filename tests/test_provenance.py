@@ -105,3 +105,6 @@ def test_a_run_records_provenance_in_meta_store_and_runs_show(tmp_path):
     assert f"env_hash     {meta['env_hash']}" in shown.output
     assert f"data_fingerprint {meta['data_fingerprint']}" in shown.output
     assert "domain_version 1" in shown.output
+    # the vector instruction set torch dispatched to: the same build sums differently on another CPU kind
+    assert meta["cpu_capability"] == torch.backends.cpu.get_cpu_capability() == row["cpu_capability"]
+    assert f"cpu_capability {meta['cpu_capability']}" in shown.output

@@ -27,7 +27,7 @@ def test_reproducibility_is_qualified_and_the_cuda_download_named():
 def test_reproducibility_names_what_must_match_exactly():
     text = " ".join(README.split())
     assert "What must match exactly" in text
-    for needed in ("including its build", "`2.14.1+cu130` and `2.14.1+cpu`", "CPU thread count", "device type",
+    for needed in ("including its build", "`2.14.1+cu130` and `2.14.1+cpu`", "vector instruction set", "CPU thread count", "device type",
                    "CUDA and cuDNN versions"):
         assert needed in text, needed
 
@@ -53,9 +53,18 @@ def test_the_readme_table_is_compared_with_what_the_quickstart_printed(tmp_path)
     assert any(line.startswith("-") and "Full Network" in line for line in diff), diff
     out = tmp_path / "quickstart.out"
     out.write_text(changed)
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "readme_table.py"), "check", str(out)],
-                          capture_output=True, text=True, timeout=60)
+    ours = readme_table.readme_environment(README)
+    assert ours and ours.startswith("torch 2.") and ", cpu " in ours
+
+    def check(env):
+        return subprocess.run([sys.executable, str(ROOT / "scripts" / "readme_table.py"), "check", str(out)],
+                              capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "TICKETS_QUICKSTART_ENV": env})
+
+    done = check(ours)  # on the README's own environment a difference fails
     assert done.returncode == 1 and "99.99±0.01" in done.stderr
+    other = check("torch 2.14.1+cpu, cpu AVX2")  # elsewhere it is shown, and expected
+    assert other.returncode == 0 and "99.99±0.01" in other.stdout and "expected to differ" in other.stdout
     assert "readme_table.py check" in (ROOT / ".ci" / "run").read_text()
     # where CI saved a real quickstart's output, the README must be it
     saved = os.environ.get("TICKETS_QUICKSTART_OUTPUT")

@@ -180,8 +180,8 @@ def runs_show(ctx: click.Context, key: str) -> None:
     click.echo(f"key          {_fmt(run['key'])}")
     for name in ("kind", "status", "source", "dataset", "model", "method", "check", "sparsity", "seed",
                  "rundir", "host", "started", "finished", "code_version", "studies", "deps",
-                 "git_commit", "git_dirty", "git_diff_hash", "env_hash", "torch_build", "data_fingerprint",
-                 "domain_version"):
+                 "git_commit", "git_dirty", "git_diff_hash", "env_hash", "torch_build", "cpu_capability",
+                 "data_fingerprint", "domain_version"):
         if not _missing(run.get(name)):
             click.echo(f"{name + ' ':<13}{_fmt(run[name])}")
     if not _missing(run.get("spec")):

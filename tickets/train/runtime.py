@@ -10,14 +10,15 @@ from typing import Any
 def runtime_info(device: Any = None) -> dict[str, Any]:
     """device "cpu" or "cuda:<id>" (the physical id when CUDA_VISIBLE_DEVICES narrows the view),
     the GPU's name, torch's version, the CUDA runtime torch uses (None on the CPU) and torch's
-    intra-op thread count."""
+    intra-op thread count, and the CPU vector instruction set torch's kernels dispatch to."""
     import torch
 
     from tickets.train.loop import resolve_device
 
     dev = resolve_device(device)
     info: dict[str, Any] = {"device": "cpu", "gpu_model": None, "torch_version": torch.__version__,
-                            "cuda_version": None, "threads": int(torch.get_num_threads())}
+                            "cuda_version": None, "threads": int(torch.get_num_threads()),
+                            "cpu_capability": torch.backends.cpu.get_cpu_capability()}
     if dev.type == "cuda":
         index = dev.index if dev.index is not None else torch.cuda.current_device()
         visible = [v.strip() for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()]
