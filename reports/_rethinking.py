@@ -27,22 +27,33 @@ def rows(method: str | None = None, pipelines=PIPELINES) -> tuple[Row, ...]:
             *(Row(key, label, {**only, "spec.method.retrain": key}) for key, label in pipelines))
 
 
-def predefined_imagenet(name: str, title: str, caption: str, models: dict[str, str], archs: dict[str, str]):
-    """A table of Rethinking's predefined ImageNet architectures (ThiNet, regression, SSS): one column
-    per pruned architecture (`archs`: name -> printed label), one block per large network (`models`),
-    the pipelines as rows; its study and paper file are named after the report."""
-    from registry.report import Axis, Group, Report
+def imagenet_report(name: str, title: str, caption: str, models: dict[str, str], column, method: str):
+    """A Rethinking ImageNet table: one column per value of `column` (an Axis: the pruned architecture,
+    variant or ratio; the unpruned row sits under its first value), one block per large network
+    (`models`: name -> printed label), `method`'s pipelines as rows; study and paper file are named
+    after the report."""
+    from registry.report import Group, Report
 
     return Report(
         name=name, title=title, caption=caption,
         filters={"dataset": "imagenet", "model": list(models)},
-        columns=(Axis("spec.method.arch", tuple(archs), labels=dict(archs), title="Pruned model"),),
+        columns=(column,),
         groups=tuple(Group(label, {"model": m}) for m, label in models.items()),
-        rows=rows("predefined"),
-        reference_axis="spec.method.arch",
+        rows=rows(method),
+        reference_axis=column.field,
         row_title="Pipeline",
         seeds=1,
         chance={"imagenet": 0.1},
         study=f"studies/{name}.py",
         paper=f"paper/{name}.csv",
     )
+
+
+def predefined_imagenet(name: str, title: str, caption: str, models: dict[str, str], archs: dict[str, str]):
+    """Rethinking's predefined ImageNet architectures (ThiNet, regression, SSS): one column per pruned
+    architecture (`archs`: name -> printed label)."""
+    from registry.report import Axis
+
+    return imagenet_report(name, title, caption, models,
+                           Axis("spec.method.arch", tuple(archs), labels=dict(archs), title="Pruned model"),
+                           "predefined")

@@ -327,8 +327,9 @@ def _page_reliability(ctx, declared, table, study: str | None, folder: Path) -> 
         click.echo(f"no reliability diagrams for {declared.name}: {exc}", err=True)
         return []
     # in the table's row order (its rows' method and check), then by sparsity
-    rows = [(str(r.where.get("method")), str(r.where.get("check", "none"))) for sec in table.sections for r in sec.rows]
-    rank = {row: i for i, row in reversed(list(enumerate(rows)))}
+    rank: dict[tuple[str, str], int] = {}
+    for row in (r for section in table.sections for r in section.rows):
+        rank.setdefault((str(row.where.get("method")), str(row.where.get("check", "none"))), len(rank))
     found = found.assign(_rank=[rank.get((str(m), str(c)), len(rank)) for m, c in zip(found["method"], found["check"])])
     found = found.sort_values(["dataset", "model", "_rank", "variant", "sparsity"], kind="stable")
     store, drawn = Store(_home(ctx)), []
