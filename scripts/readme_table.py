@@ -14,6 +14,7 @@ environment a difference fails the check; on another one it is shown and said to
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import subprocess
 import sys
@@ -51,8 +52,6 @@ MARK = re.compile(r"<!-- quickstart-environment: (.*?) -->")
 def environment() -> str:
     """This machine's torch build and CPU capability, as the README's marker spells them
     (TICKETS_QUICKSTART_ENV stands in for them: the tests check both branches on any machine)."""
-    import os
-
     if os.environ.get("TICKETS_QUICKSTART_ENV"):
         return os.environ["TICKETS_QUICKSTART_ENV"]
     probe = "import torch; print(f'torch {torch.__version__}, cpu {torch.backends.cpu.get_cpu_capability()}')"

@@ -19,7 +19,7 @@ apt_install() {
         "${need[@]}" >/dev/null
 }
 # chromium: tests/test_track_ui.py checks in a headless browser that TensorBoard shows a run's curve
-apt_install -q -- dataset-fashion-mnist slurm-wlm munge chromium
+apt_install -- dataset-fashion-mnist slurm-wlm munge chromium
 # TeX, without its recommends (documentation, fonts): the LaTeX tables are compiled and their print size
 # measured (tests/test_latex_print_size.py, tests/test_report_tables.py); -recommended brings booktabs
 apt_install --no-install-recommends -- texlive-latex-base texlive-latex-recommended
