@@ -203,7 +203,8 @@ def run_study(study: Study, home: str | os.PathLike, *, workers: int | None = No
                     ingester.put(job.rundir)
                 if event == "done":
                     outcome.done += 1
-                    outcome.ran += job.key in started  # not the stages another scheduler ran meanwhile
+                    # not the stages another scheduler ran meanwhile (watched, or found finished by our worker)
+                    outcome.ran += job.key in started and not info.get("elsewhere")
                 elif info.get("blocked"):
                     outcome.blocked.append((job.key, _cell_text(plan, job.key), str(info.get("reason"))))
                 else:

@@ -23,6 +23,9 @@ from registry import lease as leases
 from registry.atomic import read_json, write_json
 
 HELD = 75  # exit status: another process holds the lease (EX_TEMPFAIL)
+# answer of the --serve protocol: the stage was already finished (by another scheduler) when this
+# worker looked, so it ran nothing; the one-shot command exits 0 for it, as for any stage with a result
+DONE_ELSEWHERE = 76
 FAILED = 1
 LOSS_FIELDS = ("train_loss", "test_loss", "test_acc", "best_test_acc")
 
@@ -114,7 +117,7 @@ def run_stage(rundir: Path) -> int:
         return run_pack(rundir)
     stage = read_json(rundir / "stage.json")
     if (rundir / "result.json").exists():
-        return 0
+        return DONE_ELSEWHERE
     if (rundir / "error.json").exists():  # failed already; only --retry-failed clears it
         return FAILED
     lease = leases.acquire(rundir)
@@ -123,7 +126,7 @@ def run_stage(rundir: Path) -> int:
     beat = _Heartbeat(lease)
     try:
         if (rundir / "result.json").exists():  # finished between our check and the lease
-            return 0
+            return DONE_ELSEWHERE
         if (rundir / "error.json").exists():
             return FAILED
         from registry.sweep import sweep_dir
@@ -234,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
         code = run_stage(Path(argv[0]).resolve())
     except KeyboardInterrupt:
         return 130
+    if code == DONE_ELSEWHERE:
+        return 0
     if code < 0:  # a rank died by a signal: end the same way, so our parent judges it as it would us
         import signal
 

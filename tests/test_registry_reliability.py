@@ -219,3 +219,44 @@ def test_an_unreadable_mask_is_set_aside_and_computed_again(tmp_path):
         got = prune(types.SimpleNamespace(rundir=tmp_path), lambda: want)
     assert torch.equal(got["fc.weight"], want["fc.weight"]) and (tmp_path / f"{MASK_FILE}.corrupt").exists()
     assert torch.equal(torch.load(tmp_path / MASK_FILE)["fc.weight"], want["fc.weight"])
+
+
+# ------------------------------------------- a stage finished by another scheduler after our look
+def _fake_stage_dir(tmp_path):
+    identity = {"dataset": "d1", "model": "m1", "seed": 0}
+    stage = Stage("pretrain", identity, {**identity, "train": {"epochs": 1, "sleep": 0.0}}, identity)
+    rundir = tmp_path / "home" / "runs" / stage.key
+    write_json(rundir / "stage.json", {"key": stage.key, "kind": stage.kind, "spec": dict(stage.spec),
+                                       "columns": dict(stage.columns), "deps": {}, "domain": "fake_domain:DOMAIN"})
+    return stage.key, rundir
+
+
+def test_a_worker_that_finds_the_result_already_there_says_so_and_the_command_still_exits_0(tmp_path):
+    from registry.worker import DONE_ELSEWHERE, main, run_stage
+
+    _, rundir = _fake_stage_dir(tmp_path)
+    write_json(rundir / "result.json", {"test_acc": 1.0})
+    assert run_stage(rundir) == DONE_ELSEWHERE != 0
+    assert main([str(rundir)]) == 0  # one-shot executors (SLURM) judge by result.json and exit 0
+
+
+def test_a_stage_another_scheduler_finished_after_our_look_is_done_but_not_counted_as_ours(tmp_path, monkeypatch):
+    """Two schedulers started together: the result can land between this executor's look at the run
+    directory and its worker's. The worker runs nothing; the stage is done, and marked as done
+    elsewhere, so `N ran now` counts only what this scheduler trained (it summed to 6 for 5 stages)."""
+    from registry.executors import Job
+    from registry.executors.local import LocalExecutor
+
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))
+    key, rundir = _fake_stage_dir(tmp_path)
+    start = LocalExecutor._start
+
+    def finished_meanwhile(self, job, slot, servers):
+        write_json(job.rundir / "result.json", {"test_acc": 1.0})  # the other scheduler's worker, just now
+        return start(self, job, slot, servers)
+
+    monkeypatch.setattr(LocalExecutor, "_start", finished_meanwhile)
+    events = []
+    LocalExecutor(workers=1).launch([Job(key, rundir)], lambda event, job, info: events.append((event, dict(info))))
+    assert [e for e, _ in events] == ["start", "done"] and events[-1][1] == {"elsewhere": True}
+    assert not (rundir / "meta.json").exists()  # nothing trained here

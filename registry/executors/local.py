@@ -26,6 +26,7 @@ from registry.errors import UserError
 from registry.executors import EXECUTORS, Job
 
 HELD = 75  # registry.worker.HELD (not imported: keep this module light)
+DONE_ELSEWHERE = 76  # registry.worker.DONE_ELSEWHERE
 # A worker killed by a signal (the OOM killer, a preemption, a stray `kill`) was interrupted, not
 # refuted: its stage resumes from its checkpoints this many times before it counts as failed.
 SIGNAL_RETRIES = int(os.environ.get("TICKETS_SIGNAL_RETRIES", "2"))
@@ -178,7 +179,8 @@ class LocalExecutor:
                     progressed = True
                     if (run.job.rundir / "result.json").exists():
                         state[run.job.key] = "done"
-                        on_event("done", run.job, {})
+                        # finished by another scheduler between our look and the worker's: not ours
+                        on_event("done", run.job, {"elsewhere": True} if code == DONE_ELSEWHERE else {})
                     elif code == HELD:
                         watched.append(run.job)
                         on_event("waiting", run.job, {"holder": leases.read_lease(run.job.rundir)})
